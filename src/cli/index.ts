@@ -1,0 +1,32 @@
+// `kizuna <command>`: every command exits 0 on success and non-zero with a one-line reason on stderr otherwise.
+import { Command, CommanderError } from 'commander';
+import { ConfigError } from '../config.js';
+import { DataDirInUseError } from '../db/embedded.js';
+import { AppError } from '../errors.js';
+import { register as registerServe } from './commands/serve.js';
+
+const program = new Command();
+program
+  .name('kizuna')
+  .description('LINE CRM with a Shopify integration. Configuration comes from environment variables (see README).')
+  .showHelpAfterError()
+  .exitOverride();
+
+registerServe(program);
+
+function reason(e: unknown): string {
+  if (e instanceof ConfigError) return `Invalid environment: ${e.problems.join('; ')}`;
+  if (e instanceof DataDirInUseError) return e.message;
+  if (e instanceof AppError) return `${e.code}: ${e.message}`;
+  return (e as Error)?.message ?? String(e);
+}
+
+try {
+  await program.parseAsync(process.argv);
+} catch (e) {
+  if (e instanceof CommanderError) {
+    process.exit(e.exitCode); // commander already printed the reason (or the help)
+  }
+  process.stderr.write(`kizuna: ${reason(e).split('\n')[0]}\n`);
+  process.exit(1);
+}

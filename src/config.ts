@@ -1,0 +1,91 @@
+// Every environment variable Kizuna reads, parsed once through one schema. A bad start names every bad variable at once,
+// so an operator fixes the whole environment in one go instead of one restart per mistake.
+import path from 'node:path';
+import { z } from 'zod';
+
+const port = z.coerce.number().int().min(0).max(65535);
+const origin = z
+  .string()
+  .url()
+  .refine((u) => /^https?:$/.test(new URL(u).protocol), 'must be an http(s) URL')
+  .transform((u) => u.replace(/\/+$/, ''));
+const hhmm = /^([01]\d|2[0-3]):[0-5]\d$/;
+
+const envSchema = z
+  .object({
+    PORT: port.default(3000).describe('listen port'),
+    HOST: z.string().min(1).default('127.0.0.1').describe('listen address'),
+    DATA_DIR: z.string().min(1).default('./data').describe('embedded PostgreSQL cluster and generated key file'),
+    DATABASE_URL: z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, 'must start with postgres:// or postgresql://')
+      .optional()
+      .describe('use this PostgreSQL instead of the embedded one'),
+    KIZUNA_SECRET_KEY: z
+      .string()
+      .refine((s) => Buffer.from(s, 'base64').length === 32, 'must be 32 bytes encoded as base64 (openssl rand -base64 32)')
+      .optional()
+      .describe('encrypts stored Shopify credentials'),
+    PUBLIC_URL: origin.optional().describe('base for webhook callback and LIFF URLs shown to operators'),
+    SHOPIFY_API_ORIGIN: origin.optional().describe('send every Shopify call here instead (development Shopify)'),
+    SHOPIFY_API_VERSION: z
+      .string()
+      .regex(/^\d{4}-(01|04|07|10)$/, 'must be a Shopify API version such as 2026-04')
+      .default('2026-04'),
+    LINE_API_ORIGIN: origin.default('https://api.line.me'),
+    SMTP_URL: z.string().regex(/^smtps?:\/\//, 'must start with smtp:// or smtps://').optional(),
+    MAIL_FROM: z.string().min(3).default('Kizuna <no-reply@kizuna.local>'),
+    SYNC_WINDOW: z
+      .string()
+      .refine((w) => {
+        const [a, b] = w.split('-');
+        return !!a && !!b && hhmm.test(a) && hhmm.test(b) && a !== b;
+      }, 'must be HH:MM-HH:MM, e.g. 00:00-02:00')
+      .default('00:00-02:00'),
+    SYNC_TIMEZONE: z
+      .string()
+      .refine((tz) => {
+        try {
+          new Intl.DateTimeFormat('en', { timeZone: tz });
+          return true;
+        } catch {
+          return false;
+        }
+      }, 'must be an IANA time zone such as Asia/Tokyo')
+      .default('Asia/Tokyo'),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2).describe('jobs one worker process runs at once'),
+    WORKER_POLL_SECONDS: z.coerce.number().min(0.5).max(60).default(2).describe('how often an idle worker looks for jobs'),
+  })
+  .transform((env) => ({
+    ...env,
+    DATA_DIR: path.resolve(env.DATA_DIR),
+    PUBLIC_URL: env.PUBLIC_URL ?? `http://${env.HOST.includes(':') ? `[${env.HOST}]` : env.HOST}:${env.PORT}`,
+  }));
+
+export type Config = z.output<typeof envSchema>;
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid environment: ${problems.join('; ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses the environment (empty strings count as unset, as in most .env tooling). */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const input: Record<string, string> = {};
+  for (const key of Object.keys(envSchema.in.shape)) {
+    const v = env[key];
+    if (v !== undefined && v.trim() !== '') input[key] = v.trim();
+  }
+  const parsed = envSchema.safeParse(input);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.') || 'env'} ${i.message}`);
+    throw new ConfigError(problems);
+  }
+  return parsed.data;
+}
+
+/** Names and descriptions, for the README's table and `kizuna --help`. */
+export const configKeys = Object.keys(envSchema.in.shape);

