@@ -1,0 +1,37 @@
+// Per-test-file databases cloned from the migrated template of test/setup/global-postgres.ts.
+import crypto from 'node:crypto';
+import pg from 'pg';
+import { inject } from 'vitest';
+import '../../src/db/index.js'; // type parsers (DATE as string, INT8 as number)
+
+export interface TestDatabase {
+  url: string;
+  pool: pg.Pool;
+  drop(): Promise<void>;
+}
+
+export function adminUrl(): string {
+  return inject('pgAdminUrl');
+}
+
+export async function createTestDatabase(): Promise<TestDatabase> {
+  const name = `t_${crypto.randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client(adminUrl());
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name} TEMPLATE ${inject('pgTemplate')}`);
+  await admin.end();
+  const url = new URL(adminUrl());
+  url.pathname = `/${name}`;
+  const pool = new pg.Pool({ connectionString: url.toString(), max: 10 });
+  return {
+    url: url.toString(),
+    pool,
+    async drop() {
+      await pool.end();
+      const c = new pg.Client(adminUrl());
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await c.end();
+    },
+  };
+}
