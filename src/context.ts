@@ -4,6 +4,7 @@ import type { Clock } from './clock.js';
 import type { Config } from './config.js';
 import type { Database } from './db/index.js';
 import type { Logger } from './log.js';
+import type { SecretBox } from './security/secrets.js';
 
 export interface AppContext {
   config: Config;
@@ -11,6 +12,8 @@ export interface AppContext {
   boss: PgBoss;
   log: Logger;
   clock: Clock;
+  /** Encrypts and decrypts stored credentials. */
+  secrets: SecretBox;
   /** hostname:pid, recorded on work a process does so operators can tell workers apart. */
   workerId: string;
 }

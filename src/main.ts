@@ -11,6 +11,7 @@ import { migrate } from './db/migrate.js';
 import { startBoss, startWorkers } from './jobs/index.js';
 import { createLogger, type Logger } from './log.js';
 import { buildServer } from './web/server.js';
+import { loadSecretBox, verifySecretKey } from './security/secrets.js';
 
 export const workerId = `${os.hostname()}:${process.pid}`;
 
@@ -48,9 +49,11 @@ async function boot(
       const applied = await migrate(db.pool);
       if (applied.length) log.info({ applied }, 'database migrated');
     }
+    const secrets = loadSecretBox(config);
+    await verifySecretKey(db.pool, secrets);
     const boss: PgBoss = await startBoss({ url: db.url, log, schedule: opts.schedule, supervise: opts.work });
     cleanup.push(() => boss.stop({ graceful: true, wait: true, timeout: 20_000 }));
-    const ctx: AppContext = { config, db, boss, log, clock: opts.clock ?? systemClock, workerId };
+    const ctx: AppContext = { config, db, boss, log, clock: opts.clock ?? systemClock, workerId, secrets };
     if (opts.work) await startWorkers(ctx, config.WORKER_POLL_SECONDS, config.WORKER_CONCURRENCY);
     let url: string | undefined;
     if (opts.web) {

@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config.js';
 import { DataDirInUseError } from '../db/embedded.js';
 import { AppError } from '../errors.js';
+import { SecretKeyMismatchError } from '../security/secrets.js';
 import { register as registerServe } from './commands/serve.js';
 
 const program = new Command();
@@ -16,7 +17,7 @@ registerServe(program);
 
 function reason(e: unknown): string {
   if (e instanceof ConfigError) return `Invalid environment: ${e.problems.join('; ')}`;
-  if (e instanceof DataDirInUseError) return e.message;
+  if (e instanceof DataDirInUseError || e instanceof SecretKeyMismatchError) return e.message;
   if (e instanceof AppError) return `${e.code}: ${e.message}`;
   return (e as Error)?.message ?? String(e);
 }

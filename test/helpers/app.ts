@@ -4,6 +4,7 @@ import { loadConfig, type Config } from '../../src/config.js';
 import type { AppContext } from '../../src/context.js';
 import { startBoss, startWorkers } from '../../src/jobs/index.js';
 import { createLogger } from '../../src/log.js';
+import { SecretBox } from '../../src/security/secrets.js';
 import { buildServer } from '../../src/web/server.js';
 import type { FastifyInstance } from 'fastify';
 import { createTestDatabase, type TestDatabase } from './db.js';
@@ -24,7 +25,8 @@ export async function createTestApp(
   const boss = await startBoss({ url: testDb.url, log, schedule: false, supervise: false });
   const db = { pool: testDb.pool, url: testDb.url, close: async () => {} };
   const clock = opts.clock ?? new ManualClock('2026-11-28T03:00:00Z');
-  const ctx = { config, db, boss, log, clock, workerId: 'test' };
+  const secrets = new SecretBox(Buffer.alloc(32, 7), 'test key');
+  const ctx = { config, db, boss, log, clock, workerId: 'test', secrets };
   if (opts.work) await startWorkers(ctx, config.WORKER_POLL_SECONDS, 1);
   const app = await buildServer(ctx, { logLevel: 'silent' });
   await app.ready();
