@@ -1,0 +1,152 @@
+// Every GraphQL document Kizuna sends to Shopify, in one place, using only current (non-deprecated) 2026-04 fields.
+// test/shopify/queries.test.ts validates each one against Shopify's own schema and prices it with Shopify's cost rules.
+
+/** https://shopify.dev/docs/api/admin-graphql/latest/queries/shop · …/queries/currentAppInstallation */
+export const SHOP_CHECK = /* GraphQL */ `
+  query KizunaShopCheck {
+    shop { name myshopifyDomain currencyCode ianaTimezone plan { publicDisplayName } }
+    currentAppInstallation { accessScopes { handle } }
+  }
+`;
+
+/** https://shopify.dev/docs/api/admin-graphql/latest/queries/customersCount — `limit: null` counts past 10,000. */
+export const CUSTOMERS_COUNT = /* GraphQL */ `
+  query KizunaCustomersCount($query: String) {
+    customersCount(query: $query, limit: null) { count precision }
+  }
+`;
+
+// The customer fields behind the 22 custom data fields (CONTRACT.md). `lastOrder` needs read_orders: it is only asked for when
+// that scope is granted; otherwise the last order id comes from REST `last_order_id` (read_customers) — see sync/fetch.ts.
+const CUSTOMER_FIELDS = `
+  id legacyResourceId firstName lastName state verifiedEmail note tags numberOfOrders createdAt updatedAt
+  amountSpent { amount currencyCode }
+  defaultEmailAddress { emailAddress marketingState }
+  defaultPhoneNumber { phoneNumber marketingState }
+  defaultAddress { company zip province provinceCode city address1 address2 countryCodeV2 }`;
+const LAST_ORDER = `lastOrder { legacyResourceId }`;
+
+export function customerFields(withLastOrder: boolean): string {
+  return withLastOrder ? `${CUSTOMER_FIELDS}\n  ${LAST_ORDER}` : CUSTOMER_FIELDS;
+}
+
+/**
+ * One page of customers in updatedAt order. https://shopify.dev/docs/api/admin-graphql/latest/queries/customers
+ * Page size: a single query may cost at most 1000 points; a customer costs 5 objects (6 with lastOrder), the connection 2
+ * and pageInfo 1, so 166 customers a page fit with lastOrder and 199 without (checked in the test).
+ */
+export function customersPage(withLastOrder: boolean): string {
+  return /* GraphQL */ `
+    query KizunaCustomersPage($first: Int!, $after: String, $query: String) {
+      customers(first: $first, after: $after, sortKey: UPDATED_AT, query: $query) {
+        pageInfo { hasNextPage endCursor }
+        nodes { ${customerFields(withLastOrder)} }
+      }
+    }
+  `;
+}
+
+export function customersPageSize(withLastOrder: boolean): number {
+  return withLastOrder ? 166 : 199;
+}
+
+/** One customer by id (webhook follow-up: webhooks since 2025-01 lack tags, consent and order totals). */
+export function customerById(withLastOrder: boolean): string {
+  return /* GraphQL */ `
+    query KizunaCustomer($id: ID!) {
+      customer(id: $id) { ${customerFields(withLastOrder)} }
+    }
+  `;
+}
+
+/** The inner query of a bulk export; bulk queries page by themselves, so the connection takes no `first`. */
+export function bulkCustomersQuery(withLastOrder: boolean, filter?: string): string {
+  const args = filter ? `(query: ${JSON.stringify(filter)})` : '';
+  return `{ customers${args} { edges { node { ${customerFields(withLastOrder)} } } } }`;
+}
+
+/** https://shopify.dev/docs/api/admin-graphql/latest/mutations/bulkOperationRunQuery */
+export const BULK_RUN = /* GraphQL */ `
+  mutation KizunaBulkRun($query: String!) {
+    bulkOperationRunQuery(query: $query, groupObjects: false) {
+      bulkOperation { id status }
+      userErrors { field message code }
+    }
+  }
+`;
+
+/** https://shopify.dev/docs/api/admin-graphql/latest/queries/bulkOperation */
+export const BULK_STATUS = /* GraphQL */ `
+  query KizunaBulkStatus($id: ID!) {
+    bulkOperation(id: $id) { id status errorCode objectCount rootObjectCount url partialDataUrl createdAt completedAt }
+  }
+`;
+
+/** Bulk queries already running for this app on this shop (an earlier run of ours that died, or another one still going). */
+export const BULK_RUNNING = /* GraphQL */ `
+  query KizunaBulkRunning {
+    bulkOperations(first: 5, query: "status:RUNNING OR status:CREATED", sortKey: CREATED_AT, reverse: true) {
+      nodes { id status query createdAt type }
+    }
+  }
+`;
+
+/** https://shopify.dev/docs/api/admin-graphql/latest/mutations/bulkOperationCancel */
+export const BULK_CANCEL = /* GraphQL */ `
+  mutation KizunaBulkCancel($id: ID!) {
+    bulkOperationCancel(id: $id) { bulkOperation { id status } userErrors { field message } }
+  }
+`;
+
+/** https://shopify.dev/docs/api/admin-graphql/latest/mutations/webhookSubscriptionCreate */
+export const WEBHOOK_CREATE = /* GraphQL */ `
+  mutation KizunaWebhookCreate($topic: WebhookSubscriptionTopic!, $uri: String!) {
+    webhookSubscriptionCreate(topic: $topic, webhookSubscription: { uri: $uri, format: JSON }) {
+      webhookSubscription { id topic uri }
+      userErrors { field message }
+    }
+  }
+`;
+
+/** https://shopify.dev/docs/api/admin-graphql/latest/queries/webhookSubscriptions */
+export const WEBHOOK_LIST = /* GraphQL */ `
+  query KizunaWebhookList($uri: String) {
+    webhookSubscriptions(first: 50, uri: $uri) { nodes { id topic uri } }
+  }
+`;
+
+/** https://shopify.dev/docs/api/admin-graphql/latest/mutations/webhookSubscriptionDelete */
+export const WEBHOOK_DELETE = /* GraphQL */ `
+  mutation KizunaWebhookDelete($id: ID!) {
+    webhookSubscriptionDelete(id: $id) { deletedWebhookSubscriptionId userErrors { field message } }
+  }
+`;
+
+/** The topics Kizuna subscribes to on 連携. */
+export const WEBHOOK_TOPICS = [
+  'CUSTOMERS_CREATE',
+  'CUSTOMERS_UPDATE',
+  'CUSTOMERS_DELETE',
+  'CUSTOMERS_PURCHASING_SUMMARY',
+  'CUSTOMERS_EMAIL_MARKETING_CONSENT_UPDATE',
+  'CUSTOMERS_MARKETING_CONSENT_UPDATE',
+] as const;
+
+/** Every document above, for the schema test. */
+export function allDocuments(): Record<string, string> {
+  return {
+    SHOP_CHECK,
+    CUSTOMERS_COUNT,
+    customersPage_withLastOrder: customersPage(true),
+    customersPage_withoutLastOrder: customersPage(false),
+    customerById_withLastOrder: customerById(true),
+    customerById_withoutLastOrder: customerById(false),
+    BULK_RUN,
+    BULK_STATUS,
+    BULK_RUNNING,
+    BULK_CANCEL,
+    WEBHOOK_CREATE,
+    WEBHOOK_LIST,
+    WEBHOOK_DELETE,
+  };
+}
