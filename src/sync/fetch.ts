@@ -1,0 +1,225 @@
+// Fetch: Shopify customers as a stream of batches, each with the checkpoint that resumes right after it.
+// Two ways, same output:
+//   pages — `customers(first, after, sortKey: UPDATED_AT, query)` for incremental runs and small stores;
+//   bulk  — `bulkOperationRunQuery` for full runs of large stores: Shopify writes a JSONL file that we stream line by line
+//           (never the whole file in memory).
+// Incremental runs read `updated_at:>=` the cursor minus an overlap window: Shopify's filter precision is uncertain, so a few
+// customers are read twice and dropped later by id + updatedAt.
+import readline from 'node:readline';
+import { Readable } from 'node:stream';
+import type { ShopifyClient } from '../shopify/client.js';
+import { ShopifyCodes, ShopifyError } from '../shopify/errors.js';
+import {
+  BULK_RUN,
+  BULK_RUNNING,
+  BULK_STATUS,
+  bulkCustomersQuery,
+  CUSTOMERS_COUNT,
+  customersPage,
+  customersPageSize,
+} from '../shopify/queries.js';
+import { numericId, ShopifyCustomerSchema, type ShopifyCustomer } from './map.js';
+
+export type FetchCheckpoint =
+  | { kind: 'pages'; filter: string | null; after: string | null }
+  | { kind: 'bulk'; operationId: string; linesDone: number };
+
+export interface FetchBatch {
+  customers: ShopifyCustomer[];
+  /** Where to resume after this batch has been written. */
+  checkpoint: FetchCheckpoint;
+}
+
+export interface FetchOptions {
+  client: ShopifyClient;
+  withLastOrder: boolean;
+  /** Only customers updated at or after this instant (incremental runs); null for all. */
+  since: Date | null;
+  bulk: boolean;
+  resume?: FetchCheckpoint | null;
+  sleep: (ms: number) => Promise<void>;
+  /** Customers per batch handed to the writer in bulk mode. */
+  batchSize?: number;
+  fetch?: typeof fetch;
+  log?: { info: (o: object, msg: string) => void; warn: (o: object, msg: string) => void };
+}
+
+/** The `query` filter for customers updated since an instant, in Shopify's search syntax. */
+export function updatedSinceFilter(since: Date | null): string | null {
+  return since ? `updated_at:>='${since.toISOString()}'` : null;
+}
+
+export async function countCustomers(client: ShopifyClient, filter: string | null): Promise<number> {
+  const { data } = await client.graphql<{ customersCount: { count: number } | null }>(CUSTOMERS_COUNT, { query: filter }, 1);
+  return Number(data.customersCount?.count ?? 0);
+}
+
+export function fetchCustomers(opts: FetchOptions): AsyncGenerator<FetchBatch> {
+  if (opts.resume?.kind === 'bulk' || (opts.bulk && opts.resume?.kind !== 'pages')) return fetchBulk(opts);
+  return fetchPages(opts);
+}
+
+function parseCustomer(node: unknown): ShopifyCustomer {
+  const parsed = ShopifyCustomerSchema.safeParse(node);
+  if (!parsed.success) {
+    throw new ShopifyError(
+      ShopifyCodes.SHOPIFY_QUERY_REJECTED,
+      `Shopify sent a customer Kizuna cannot read: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+    );
+  }
+  return parsed.data;
+}
+
+async function* fetchPages(opts: FetchOptions): AsyncGenerator<FetchBatch> {
+  const query = customersPage(opts.withLastOrder);
+  const first = customersPageSize(opts.withLastOrder);
+  const filter = opts.resume?.kind === 'pages' ? opts.resume.filter : updatedSinceFilter(opts.since);
+  let after = opts.resume?.kind === 'pages' ? opts.resume.after : null;
+  for (;;) {
+    const { data } = await opts.client.graphql<{
+      customers: { pageInfo: { hasNextPage: boolean; endCursor: string | null }; nodes: unknown[] };
+    }>(query, { first, after, query: filter }, 2 + first * (opts.withLastOrder ? 6 : 5) + 1);
+    const customers = data.customers.nodes.map(parseCustomer);
+    after = data.customers.pageInfo.endCursor ?? after;
+    yield { customers, checkpoint: { kind: 'pages', filter, after } };
+    if (!data.customers.pageInfo.hasNextPage) return;
+  }
+}
+
+interface BulkOperation {
+  id: string;
+  status: 'CREATED' | 'RUNNING' | 'COMPLETED' | 'FAILED' | 'CANCELED' | 'CANCELING' | 'EXPIRED';
+  errorCode: string | null;
+  objectCount: string;
+  url: string | null;
+  partialDataUrl: string | null;
+}
+
+async function startBulk(opts: FetchOptions): Promise<string> {
+  const inner = bulkCustomersQuery(opts.withLastOrder, updatedSinceFilter(opts.since) ?? undefined);
+  for (let attempt = 0; ; attempt++) {
+    const { data } = await opts.client.graphql<{
+      bulkOperationRunQuery: { bulkOperation: { id: string } | null; userErrors: { message: string; code: string | null }[] };
+    }>(BULK_RUN, { query: inner }, 10);
+    const r = data.bulkOperationRunQuery;
+    if (r.bulkOperation) return r.bulkOperation.id;
+    const inProgress = r.userErrors.some((e) => e.code === 'OPERATION_IN_PROGRESS' || e.code === 'LIMIT_REACHED');
+    if (!inProgress || attempt >= 30) {
+      throw new ShopifyError(
+        ShopifyCodes.SHOPIFY_BULK_FAILED,
+        `Shopify would not start the bulk export: ${r.userErrors.map((e) => e.message).join('; ') || 'no reason given'}`,
+      );
+    }
+    // Another bulk query of this app is still running on the shop (ours from a run that died, usually). If it is the same
+    // export, adopt it; otherwise wait for a slot.
+    const running = await opts.client.graphql<{ bulkOperations: { nodes: { id: string; query: string }[] } }>(BULK_RUNNING, {}, 10);
+    const same = running.data.bulkOperations.nodes.find((op) => op.query.replace(/\s+/g, '') === inner.replace(/\s+/g, ''));
+    if (same) return same.id;
+    opts.log?.info({ running: running.data.bulkOperations.nodes.length }, 'another bulk operation is running on the shop; waiting');
+    await opts.sleep(10_000);
+  }
+}
+
+async function pollBulk(opts: FetchOptions, id: string): Promise<BulkOperation> {
+  for (let i = 0; ; i++) {
+    const { data } = await opts.client.graphql<{ bulkOperation: BulkOperation | null }>(BULK_STATUS, { id }, 1);
+    const op = data.bulkOperation;
+    if (!op) throw new ShopifyError(ShopifyCodes.SHOPIFY_BULK_FAILED, `Shopify no longer knows the bulk operation ${id}.`);
+    if (op.status !== 'CREATED' && op.status !== 'RUNNING' && op.status !== 'CANCELING') return op;
+    // 1 s, 2 s, … up to 10 s between polls: small exports finish fast, large ones take minutes.
+    await opts.sleep(Math.min(10_000, 1000 * (i + 1)));
+  }
+}
+
+async function* fetchBulk(opts: FetchOptions): AsyncGenerator<FetchBatch> {
+  let id = opts.resume?.kind === 'bulk' ? opts.resume.operationId : await startBulk(opts);
+  let skip = opts.resume?.kind === 'bulk' ? opts.resume.linesDone : 0;
+  let op = await pollBulk(opts, id);
+  if (op.status === 'EXPIRED' || op.status === 'CANCELED' || (op.status === 'FAILED' && skip > 0)) {
+    // The file of a resumed run is gone (results live about a week) or the operation was cancelled: export again.
+    opts.log?.warn({ id, status: op.status }, 'bulk operation cannot be resumed; starting a new one');
+    id = await startBulk(opts);
+    skip = 0;
+    op = await pollBulk(opts, id);
+  }
+  if (op.status === 'FAILED') {
+    const partial = op.partialDataUrl;
+    if (partial) {
+      // What Shopify managed to export is still worth writing; the run then fails so deletions are not inferred from it.
+      yield* streamJsonl(opts, partial, id, skip, null);
+    }
+    throw new ShopifyError(ShopifyCodes.SHOPIFY_BULK_FAILED, `Shopify's bulk export failed (${op.errorCode ?? 'no error code'}).`, {
+      partial: Boolean(partial),
+    });
+  }
+  if (op.status !== 'COMPLETED') {
+    throw new ShopifyError(ShopifyCodes.SHOPIFY_BULK_FAILED, `Shopify's bulk export ended as ${op.status}.`);
+  }
+  if (!op.url) return; // no customers at all
+  yield* streamJsonl(opts, op.url, id, skip, Number(op.objectCount));
+}
+
+/** Streams a bulk result file; lines with `__parentId` (nested connections) are not customers and are skipped. */
+async function* streamJsonl(
+  opts: FetchOptions,
+  url: string,
+  operationId: string,
+  skip: number,
+  expectedObjects: number | null,
+): AsyncGenerator<FetchBatch> {
+  const res = await (opts.fetch ?? fetch)(url, { redirect: 'follow', signal: AbortSignal.timeout(30 * 60_000) }).catch((e: Error) => {
+    throw new ShopifyError(ShopifyCodes.SHOPIFY_BULK_FAILED, `Could not download the bulk export: ${e.message}`);
+  });
+  if (!res.ok || !res.body) {
+    throw new ShopifyError(ShopifyCodes.SHOPIFY_BULK_FAILED, `Downloading the bulk export answered HTTP ${res.status}.`);
+  }
+  const lines = readline.createInterface({ input: Readable.fromWeb(res.body as import('node:stream/web').ReadableStream), crlfDelay: Infinity });
+  const size = opts.batchSize ?? 2000;
+  let batch: ShopifyCustomer[] = [];
+  let lineNo = 0;
+  try {
+    for await (const line of lines) {
+      if (!line) continue;
+      lineNo++;
+      if (lineNo <= skip) continue;
+      let obj: { __parentId?: string };
+      try {
+        obj = JSON.parse(line);
+      } catch {
+        throw new ShopifyError(ShopifyCodes.SHOPIFY_BULK_FAILED, `The bulk export is cut off or corrupt at line ${lineNo}.`);
+      }
+      if (obj.__parentId) continue;
+      batch.push(parseCustomer(obj));
+      if (batch.length >= size) {
+        yield { customers: batch, checkpoint: { kind: 'bulk', operationId, linesDone: lineNo } };
+        batch = [];
+      }
+    }
+  } catch (e) {
+    if (e instanceof ShopifyError) throw e;
+    throw new ShopifyError(ShopifyCodes.SHOPIFY_BULK_FAILED, `Reading the bulk export failed at line ${lineNo}: ${(e as Error).message}`);
+  }
+  if (expectedObjects !== null && lineNo < expectedObjects) {
+    throw new ShopifyError(
+      ShopifyCodes.SHOPIFY_BULK_FAILED,
+      `The bulk export is incomplete: ${lineNo} of ${expectedObjects} lines arrived.`,
+    );
+  }
+  if (batch.length) yield { customers: batch, checkpoint: { kind: 'bulk', operationId, linesDone: lineNo } };
+}
+
+/**
+ * Last order ids from REST (`last_order_id` needs only read_customers) for customers whose orders changed, when read_orders is
+ * not granted and GraphQL's `lastOrder` is denied. 250 ids per call.
+ */
+export async function fetchLastOrderIds(client: ShopifyClient, customerIds: string[]): Promise<Map<string, string | null>> {
+  const out = new Map<string, string | null>();
+  for (let i = 0; i < customerIds.length; i += 250) {
+    const ids = customerIds.slice(i, i + 250);
+    const res = await client.rest<{ customers: { id: number | string; last_order_id: number | string | null }[] }>(
+      `/customers.json?ids=${ids.join(',')}&fields=id,last_order_id&limit=250`,
+    );
+    for (const c of res.customers) out.set(String(c.id), numericId(c.last_order_id));
+  }
+  return out;
+}
