@@ -1,0 +1,240 @@
+// Mirror, match, write — one batch of fetched customers, in one transaction, set-based:
+//   1. COPY the batch into a temporary staging table (the fastest way into PostgreSQL);
+//   2. merge it into the mirror `shopify_customers` (typed columns + raw record): only customers whose data changed are
+//      rewritten, and an older record never overwrites a newer one (webhooks arrive out of order);
+//   3. match: link every friend whose acquired email equals a verified customer email; a friend already linked keeps its customer
+//      (a link survives later email changes and is never moved);
+//   4. write the 22 custom data values of friends linked to changed (or newly linked) customers, derived from the mirror inside
+//      PostgreSQL — only values that differ are touched; a value Shopify no longer has is removed;
+//   5. record the batch's counts and the checkpoint that resumes after it, in the same transaction, so a crash between batches
+//      loses nothing and repeats nothing.
+// Shopify ids exceed 2^53 (706405506930370084): they travel as strings and are cast to text whenever SQL returns them.
+import crypto from 'node:crypto';
+import type pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
+import { SHOPIFY_FIELDS } from '../shopify/fields.js';
+import { mapCustomer, matchableEmail, type MappedCustomer, type ShopifyCustomer } from './map.js';
+
+/** A customer ready to stage: mapped values plus what matching and ordering need. */
+export interface PreparedCustomer {
+  customerId: string;
+  emailMatchable: string | null;
+  verified: boolean;
+  updatedAt: string;
+  values: MappedCustomer;
+  lastOrderSource: 'graphql' | 'rest' | 'webhook' | null;
+  raw: ShopifyCustomer;
+  hash: string;
+}
+
+export function prepareCustomer(
+  c: ShopifyCustomer,
+  lastOrder: { id: string | null; source: PreparedCustomer['lastOrderSource'] } = {
+    id: c.lastOrder?.legacyResourceId ?? null,
+    source: c.lastOrder !== undefined ? 'graphql' : null,
+  },
+): PreparedCustomer {
+  const values = mapCustomer(c, lastOrder.id);
+  const emailMatchable = matchableEmail(c);
+  // What decides "changed": every value we store and every input of matching. Not updatedAt alone: the last order id can come
+  // from REST or a webhook without Shopify moving updatedAt.
+  const hash = crypto
+    .createHash('sha256')
+    .update(JSON.stringify([emailMatchable, c.verifiedEmail, ...SHOPIFY_FIELDS.map((f) => values[f.key])]))
+    .digest('base64');
+  return {
+    customerId: c.legacyResourceId,
+    emailMatchable,
+    verified: c.verifiedEmail,
+    updatedAt: c.updatedAt,
+    values,
+    lastOrderSource: lastOrder.source,
+    raw: c,
+    hash,
+  };
+}
+
+export interface BatchCounts {
+  fetched: number;
+  matched: number;
+  linked: number;
+  updated: number;
+  unchanged: number;
+  unverified: number;
+  unmatched: number;
+}
+
+export const VALUE_COLUMNS = SHOPIFY_FIELDS.map((f) => `v_${f.key}`);
+const SQL_TYPE = { text: 'text', number: 'numeric', date: 'date' } as const;
+
+const STAGE_COLUMNS = ['customer_id', 'email_matchable', 'verified_email', 'shopify_updated_at', 'data_hash', 'last_order_source', 'raw', ...VALUE_COLUMNS];
+
+/** COPY text format: backslash escapes for the characters that delimit rows and columns; \N for NULL. */
+function copyField(v: string | null): string {
+  if (v === null) return '\\N';
+  return v.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r');
+}
+
+function copyRows(rows: PreparedCustomer[]): Readable {
+  let i = 0;
+  return new Readable({
+    read() {
+      // Chunks of 500 rows keep the stream fast without building one giant string.
+      let chunk = '';
+      for (let n = 0; n < 500 && i < rows.length; n++, i++) {
+        const r = rows[i]!;
+        const cols = [
+          r.customerId,
+          r.emailMatchable,
+          r.verified ? 't' : 'f',
+          r.updatedAt,
+          r.hash,
+          r.lastOrderSource,
+          JSON.stringify(r.raw),
+          ...SHOPIFY_FIELDS.map((f) => r.values[f.key]),
+        ];
+        chunk += cols.map(copyField).join('\t') + '\n';
+      }
+      this.push(chunk || null);
+      if (i >= rows.length && chunk) this.push(null);
+    },
+  });
+}
+
+async function ensureStage(client: pg.PoolClient): Promise<void> {
+  const valueCols = SHOPIFY_FIELDS.map((f) => `v_${f.key} ${SQL_TYPE[f.type]}`).join(', ');
+  await client.query(`CREATE TEMP TABLE IF NOT EXISTS sync_stage (
+      customer_id bigint, email_matchable text, verified_email boolean, shopify_updated_at timestamptz, data_hash text,
+      last_order_source text, raw jsonb, ${valueCols}) ON COMMIT DELETE ROWS`);
+}
+
+export interface WriteBatchInput {
+  tenantId: string;
+  /** The 22 field ids in SHOPIFY_FIELDS order. */
+  fieldIds: number[];
+  customers: PreparedCustomer[];
+  /** Full runs record every customer seen, to find the ones deleted in Shopify at the end. */
+  seenRunId?: string | null;
+  now: Date;
+}
+
+/** Runs steps 1–4 inside the caller's transaction; returns the batch's counts. */
+export async function writeBatch(client: pg.PoolClient, input: WriteBatchInput): Promise<BatchCounts> {
+  const { tenantId, fieldIds, now } = input;
+  // Within one batch the newest record of a customer wins (pages can overlap at the incremental window's edge).
+  const byId = new Map<string, PreparedCustomer>();
+  for (const c of input.customers) {
+    const prev = byId.get(c.customerId);
+    if (!prev || Date.parse(prev.updatedAt) <= Date.parse(c.updatedAt)) byId.set(c.customerId, c);
+  }
+  const rows = [...byId.values()];
+  if (!rows.length) return { fetched: 0, matched: 0, linked: 0, updated: 0, unchanged: 0, unverified: 0, unmatched: 0 };
+
+  await ensureStage(client);
+  await client.query('TRUNCATE sync_stage');
+  await pipeline(copyRows(rows), client.query(copyFrom(`COPY sync_stage (${STAGE_COLUMNS.join(', ')}) FROM STDIN`)));
+
+  const setCols = ['email_matchable', 'verified_email', 'shopify_updated_at', 'data_hash', 'last_order_source', 'raw', ...VALUE_COLUMNS]
+    .map((c) => `${c} = EXCLUDED.${c}`)
+    .join(', ');
+  const { rows: changed } = await client.query<{ customer_id: string }>(
+    `INSERT INTO shopify_customers AS c (tenant_id, customer_id, email_matchable, verified_email, shopify_updated_at, data_hash,
+        last_order_source, raw, ${VALUE_COLUMNS.join(', ')}, synced_at, changed_at)
+     SELECT $1, customer_id, email_matchable, verified_email, shopify_updated_at, data_hash, last_order_source, raw,
+        ${VALUE_COLUMNS.join(', ')}, $2, $2
+     FROM sync_stage
+     ON CONFLICT (tenant_id, customer_id) DO UPDATE SET ${setCols}, synced_at = $2, changed_at = $2, deleted_at = NULL
+     WHERE c.data_hash IS DISTINCT FROM EXCLUDED.data_hash AND c.shopify_updated_at <= EXCLUDED.shopify_updated_at
+     RETURNING customer_id::text AS customer_id`,
+    [tenantId, now],
+  );
+
+  if (input.seenRunId) {
+    await client.query(`INSERT INTO sync_run_seen (run_id, customer_id) SELECT $1, customer_id FROM sync_stage ON CONFLICT DO NOTHING`, [
+      input.seenRunId,
+    ]);
+  }
+
+  const { rows: linkedRows } = await client.query<{ friend_id: string }>(
+    `INSERT INTO shopify_links (tenant_id, friend_id, customer_id, matched_email, linked_at)
+     SELECT $1, f.id, s.customer_id, s.email_matchable, $2
+     FROM sync_stage s JOIN friends f ON f.tenant_id = $1 AND f.email_normalized = s.email_matchable
+     WHERE s.email_matchable IS NOT NULL
+     ON CONFLICT (tenant_id, friend_id) DO NOTHING
+     RETURNING friend_id::text AS friend_id`,
+    [tenantId, now],
+  );
+
+  const updated = await writeLinkedValues(client, {
+    tenantId,
+    fieldIds,
+    customerIds: changed.map((r) => r.customer_id),
+    friendIds: linkedRows.map((r) => r.friend_id),
+    now,
+  });
+
+  const { rows: tally } = await client.query<{ matched: number; unverified: number; unmatched: number }>(
+    `SELECT count(*) FILTER (WHERE l.linked)::int AS matched,
+            count(*) FILTER (WHERE NOT l.linked AND s.email_matchable IS NULL)::int AS unverified,
+            count(*) FILTER (WHERE NOT l.linked AND s.email_matchable IS NOT NULL)::int AS unmatched
+     FROM sync_stage s
+     CROSS JOIN LATERAL (SELECT EXISTS (SELECT 1 FROM shopify_links k WHERE k.tenant_id = $1 AND k.customer_id = s.customer_id) AS linked) l`,
+    [tenantId],
+  );
+  return {
+    fetched: rows.length,
+    matched: tally[0]!.matched,
+    linked: linkedRows.length,
+    updated,
+    unchanged: rows.length - changed.length,
+    unverified: tally[0]!.unverified,
+    unmatched: tally[0]!.unmatched,
+  };
+}
+
+/**
+ * Writes the 22 values from the mirror to the friends linked to `customerIds`, plus the friends in `friendIds` (just linked).
+ * Returns how many friends had at least one value changed.
+ */
+export async function writeLinkedValues(
+  client: pg.PoolClient | pg.Pool,
+  input: { tenantId: string; fieldIds: number[]; customerIds: string[]; friendIds: string[]; now: Date },
+): Promise<number> {
+  if (!input.customerIds.length && !input.friendIds.length) return 0;
+  // One VALUES row per field: (field id, type, text, number, date) taken from the mirror's typed column.
+  const values = SHOPIFY_FIELDS.map((f, i) => {
+    const col = `t.v_${f.key}`;
+    const t = f.type === 'text' ? col : 'NULL::text';
+    const n = f.type === 'number' ? col : 'NULL::numeric';
+    const d = f.type === 'date' ? col : 'NULL::date';
+    return `($3::bigint[])[${i + 1}], '${f.type}', ${t}, ${n}, ${d}`;
+  }).map((v) => `(${v})`);
+  const { rows } = await client.query<{ n: number }>(
+    `WITH targets AS (
+       SELECT l.friend_id, c.* FROM shopify_links l
+       JOIN shopify_customers c ON c.tenant_id = l.tenant_id AND c.customer_id = l.customer_id
+       WHERE l.tenant_id = $1 AND (l.customer_id = ANY($4::bigint[]) OR l.friend_id = ANY($5::bigint[]))
+     ), vals AS (
+       SELECT t.friend_id, v.* FROM targets t
+       CROSS JOIN LATERAL (VALUES ${values.join(', ')}) AS v(field_id, field_type, vt, vn, vd)
+     ), upserted AS (
+       INSERT INTO custom_values AS cv (tenant_id, field_id, friend_id, field_type, value_text, value_number, value_date, updated_at)
+       SELECT $1, field_id, friend_id, field_type, vt, vn, vd, $2 FROM vals
+       WHERE vt IS NOT NULL OR vn IS NOT NULL OR vd IS NOT NULL
+       ON CONFLICT (field_id, friend_id) DO UPDATE
+         SET value_text = EXCLUDED.value_text, value_number = EXCLUDED.value_number, value_date = EXCLUDED.value_date,
+             updated_at = EXCLUDED.updated_at
+         WHERE (cv.value_text, cv.value_number, cv.value_date) IS DISTINCT FROM (EXCLUDED.value_text, EXCLUDED.value_number, EXCLUDED.value_date)
+       RETURNING friend_id
+     ), removed AS (
+       DELETE FROM custom_values cv USING vals
+       WHERE vals.vt IS NULL AND vals.vn IS NULL AND vals.vd IS NULL AND cv.field_id = vals.field_id AND cv.friend_id = vals.friend_id
+       RETURNING cv.friend_id
+     )
+     SELECT count(DISTINCT friend_id)::int AS n FROM (SELECT friend_id FROM upserted UNION ALL SELECT friend_id FROM removed) x`,
+    [input.tenantId, input.now, input.fieldIds, input.customerIds, input.friendIds],
+  );
+  return rows[0]!.n;
+}
