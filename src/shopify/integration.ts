@@ -1,0 +1,456 @@
+// The operator's side of the integration (the user's specification): 発行 (check and store the credentials), 連携 (create the
+// read-only category with the 22 fields, subscribe to webhooks, start the first full sync), 連携を解除 (stop syncing, keep the
+// data), the status shown on the settings page, and the match preview.
+import type { AppContext } from '../context.js';
+import type { Queryable } from '../db/index.js';
+import { AppError, Codes } from '../errors.js';
+import { ensureCategory, type CustomCategory } from '../crm/custom-data.js';
+import { hasShopifyPlan, type Tenant } from '../crm/tenants.js';
+import { ShopifyClient } from './client.js';
+import { ClientCredentialsToken, staticToken, type AccessTokenSource } from './credentials.js';
+import { normalizeStoreDomain } from './domain.js';
+import { ShopifyCodes, ShopifyError } from './errors.js';
+import { SHOPIFY_CATEGORY_NAME, SHOPIFY_FIELDS } from './fields.js';
+import { SHOP_CHECK, WEBHOOK_CREATE, WEBHOOK_DELETE, WEBHOOK_LIST, WEBHOOK_TOPICS } from './queries.js';
+
+export const SHOPIFY_CATEGORY_KEY = 'shopify';
+
+export type IntegrationStatus = 'none' | 'issued' | 'linked' | 'unlinked';
+
+export interface Integration {
+  tenantId: string;
+  status: Exclude<IntegrationStatus, 'none'>;
+  storeDomain: string;
+  credentialKind: 'access_token' | 'client_credentials';
+  scopes: string[];
+  shop: ShopInfo;
+  categoryId: number | null;
+  lastOrderSource: 'graphql' | 'rest';
+  webhookState: string;
+  webhookMessage: string | null;
+  webhookIds: string[];
+  syncCursor: Date | null;
+  pausedCode: string | null;
+  pausedMessage: string | null;
+  issuedAt: Date;
+  linkedAt: Date | null;
+  unlinkedAt: Date | null;
+  updatedAt: Date;
+}
+
+export interface ShopInfo {
+  name?: string;
+  myshopifyDomain?: string;
+  currencyCode?: string;
+  ianaTimezone?: string;
+  plan?: string;
+}
+
+function toIntegration(r: any): Integration {
+  return {
+    tenantId: r.tenant_id,
+    status: r.status,
+    storeDomain: r.store_domain,
+    credentialKind: r.credential_kind,
+    scopes: r.scopes,
+    shop: r.shop,
+    categoryId: r.category_id === null ? null : Number(r.category_id),
+    lastOrderSource: r.last_order_source,
+    webhookState: r.webhook_state,
+    webhookMessage: r.webhook_message,
+    webhookIds: r.webhook_ids,
+    syncCursor: r.sync_cursor,
+    pausedCode: r.paused_code,
+    pausedMessage: r.paused_message,
+    issuedAt: r.issued_at,
+    linkedAt: r.linked_at,
+    unlinkedAt: r.unlinked_at,
+    updatedAt: r.updated_at,
+  };
+}
+
+export async function getIntegration(db: Queryable, tenantId: string): Promise<Integration | null> {
+  const { rows } = await db.query(`SELECT * FROM shopify_integrations WHERE tenant_id = $1`, [tenantId]);
+  return rows[0] ? toIntegration(rows[0]) : null;
+}
+
+// ------------------------------------------------------------------------------------------------------------ clients
+
+interface Credentials {
+  kind: 'access_token' | 'client_credentials';
+  accessToken?: string;
+  clientId?: string;
+  clientSecret?: string;
+}
+
+/**
+ * Token sources are kept per tenant and credential version, so a client-credentials token obtained for one run is reused by
+ * the next (and renewed only near its expiry) instead of being requested again for every job.
+ */
+const tokenSources = new Map<string, AccessTokenSource>();
+
+function tokenSource(ctx: Pick<AppContext, 'config' | 'clock'>, shop: string, creds: Credentials, cacheKey?: string): AccessTokenSource {
+  if (creds.kind === 'access_token') return staticToken(creds.accessToken!);
+  const cached = cacheKey ? tokenSources.get(cacheKey) : undefined;
+  if (cached) return cached;
+  const source = new ClientCredentialsToken(endpoint(ctx, shop), creds.clientId!, creds.clientSecret!, ctx.clock);
+  if (cacheKey) tokenSources.set(cacheKey, source);
+  return source;
+}
+
+function endpoint(ctx: Pick<AppContext, 'config'>, shop: string) {
+  return { shop, apiVersion: ctx.config.SHOPIFY_API_VERSION, apiOrigin: ctx.config.SHOPIFY_API_ORIGIN };
+}
+
+export interface ClientOverrides {
+  sleep?: (ms: number) => Promise<void>;
+  random?: () => number;
+  timeoutMs?: number;
+  maxAttempts?: number;
+}
+
+function newClient(ctx: Pick<AppContext, 'config' | 'clock' | 'log'>, shop: string, token: AccessTokenSource, o: ClientOverrides = {}) {
+  return new ShopifyClient({ ...endpoint(ctx, shop), token, clock: ctx.clock, log: ctx.log, ...o });
+}
+
+/** A client for the tenant's stored credentials. */
+export async function clientForTenant(
+  ctx: Pick<AppContext, 'config' | 'clock' | 'log' | 'db' | 'secrets'>,
+  tenantId: string,
+  overrides: ClientOverrides = {},
+): Promise<{ client: ShopifyClient; integration: Integration; token: AccessTokenSource }> {
+  const { rows } = await ctx.db.pool.query(`SELECT * FROM shopify_integrations WHERE tenant_id = $1`, [tenantId]);
+  const r = rows[0];
+  if (!r) throw new AppError(Codes.NOT_FOUND, 'Shopify連携の認証情報がまだ発行されていません。');
+  const integration = toIntegration(r);
+  const creds: Credentials =
+    r.credential_kind === 'access_token'
+      ? { kind: 'access_token', accessToken: ctx.secrets.decrypt(r.access_token_enc) }
+      : { kind: 'client_credentials', clientId: r.client_id, clientSecret: ctx.secrets.decrypt(r.client_secret_enc) };
+  const token = tokenSource(ctx, integration.storeDomain, creds, `${tenantId}:${new Date(r.updated_at).getTime()}`);
+  return { client: newClient(ctx, integration.storeDomain, token, overrides), integration, token };
+}
+
+// ---------------------------------------------------------------------------------------------------------------- 発行
+
+export interface IssueInput {
+  storeDomain?: unknown;
+  accessToken?: unknown;
+  clientId?: unknown;
+  clientSecret?: unknown;
+  /** The app's API secret key: lets Kizuna verify webhooks of an admin custom app (Dev Dashboard apps use the client secret). */
+  webhookSecret?: unknown;
+}
+
+const REQUIRED_SCOPE = 'read_customers';
+
+function str(v: unknown): string | undefined {
+  return typeof v === 'string' && v.trim() ? v.trim() : undefined;
+}
+
+function parseCredentials(input: IssueInput): Credentials {
+  const accessToken = str(input.accessToken);
+  const clientId = str(input.clientId);
+  const clientSecret = str(input.clientSecret);
+  if (accessToken && !clientId && !clientSecret) {
+    if (!/^[\x21-\x7e]{20,255}$/.test(accessToken)) {
+      throw new AppError(Codes.VALIDATION_FAILED, 'Admin APIアクセストークンの形式が正しくありません(shpat_ で始まる文字列をそのまま貼り付けてください)。');
+    }
+    return { kind: 'access_token', accessToken };
+  }
+  if (!accessToken && clientId && clientSecret) {
+    if (!/^[\x21-\x7e]{8,255}$/.test(clientId) || !/^[\x21-\x7e]{8,255}$/.test(clientSecret)) {
+      throw new AppError(Codes.VALIDATION_FAILED, 'クライアントIDまたはシークレットの形式が正しくありません。');
+    }
+    return { kind: 'client_credentials', clientId, clientSecret };
+  }
+  throw new AppError(
+    Codes.VALIDATION_FAILED,
+    'Admin APIアクセストークン(accessToken)か、クライアントIDとシークレット(clientId と clientSecret)のどちらか一方を入力してください。',
+  );
+}
+
+interface ShopCheck {
+  shop: { name: string; myshopifyDomain: string; currencyCode: string; ianaTimezone: string; plan: { publicDisplayName: string } };
+  currentAppInstallation: { accessScopes: { handle: string }[] };
+}
+
+/** Checks credentials live against Shopify and answers what the shop is and which scopes the app has. */
+export async function checkCredentials(
+  ctx: Pick<AppContext, 'config' | 'clock' | 'log'>,
+  shop: string,
+  creds: Credentials,
+  overrides: ClientOverrides = {},
+): Promise<{ shop: ShopInfo; scopes: string[] }> {
+  // No retries for an interactive check: the operator is waiting and can press 発行 again.
+  const client = newClient(ctx, shop, tokenSource(ctx, shop, creds), { maxAttempts: 2, timeoutMs: 15_000, ...overrides });
+  let data: ShopCheck;
+  try {
+    ({ data } = await client.graphql<ShopCheck>(SHOP_CHECK, {}, 3));
+  } catch (e) {
+    throw explainForOperator(e, shop, creds.kind);
+  }
+  const scopes = data.currentAppInstallation.accessScopes.map((s) => s.handle).sort();
+  if (!scopes.includes(REQUIRED_SCOPE) && !scopes.includes('write_customers')) {
+    throw new ShopifyError(
+      ShopifyCodes.MISSING_SCOPE,
+      creds.kind === 'access_token'
+        ? 'Shopifyアプリに read_customers(顧客の読み取り)のアクセス権限がありません。Shopify管理画面の「設定 > アプリと販売チャネル > アプリを開発 > (作成したアプリ) > 設定」で Admin APIスコープの read_customers にチェックを入れて保存し、アプリを再インストールしてから、もう一度「発行」してください。'
+        : 'Shopifyアプリに read_customers(顧客の読み取り)のアクセス権限がありません。Dev Dashboard でアプリの新しいバージョンのスコープに read_customers を加えてリリースし、ストアでアプリの更新を承認してから、もう一度「発行」してください。',
+      { missingScope: REQUIRED_SCOPE, grantedScopes: scopes },
+    );
+  }
+  return {
+    shop: {
+      name: data.shop.name,
+      myshopifyDomain: data.shop.myshopifyDomain,
+      currencyCode: data.shop.currencyCode,
+      ianaTimezone: data.shop.ianaTimezone,
+      plan: data.shop.plan.publicDisplayName,
+    },
+    scopes,
+  };
+}
+
+/** Shopify errors reworded for the operator at 発行: what is wrong and what to do, in Japanese. */
+function explainForOperator(e: unknown, shop: string, kind: Credentials['kind']): unknown {
+  if (!(e instanceof ShopifyError)) return e;
+  const messages: Record<string, string> = {
+    [ShopifyCodes.INVALID_TOKEN]:
+      kind === 'access_token'
+        ? `ストア ${shop} でこのAdmin APIアクセストークンは使えません。トークンを正しくコピーしたか、アプリがアンインストールされていないかを確認してください。`
+        : `ストア ${shop} でこのクライアントIDとシークレットは使えません。Dev Dashboard の値と、アプリがこのストアにインストールされていることを確認してください。`,
+    [ShopifyCodes.SHOP_NOT_FOUND]: `ストア ${shop} が見つかりません。ストアドメインを確認してください(管理画面URLの「https://admin.shopify.com/store/」の後の部分です)。`,
+    [ShopifyCodes.SHOP_UNAVAILABLE]: `ストア ${shop} は現在利用できません(支払い待ちで凍結中、またはロック中)。Shopifyの管理画面でストアの状態を確認してください。`,
+    [ShopifyCodes.SHOPIFY_UNAVAILABLE]: 'Shopifyに接続できませんでした。しばらくしてからもう一度お試しください。',
+    [ShopifyCodes.SHOPIFY_THROTTLED]: 'Shopifyが混み合っています。しばらくしてからもう一度お試しください。',
+  };
+  const message = messages[e.code];
+  return message ? new ShopifyError(e.code, message, e.details) : e;
+}
+
+/** 発行: checks the credentials live, then stores them encrypted. Re-issuing replaces the stored credentials. */
+export async function issueCredentials(
+  ctx: AppContext,
+  tenant: Tenant,
+  input: IssueInput,
+  overrides: ClientOverrides = {},
+): Promise<Integration> {
+  const shop = normalizeStoreDomain(input.storeDomain);
+  const creds = parseCredentials(input);
+  const checked = await checkCredentials(ctx, shop, creds, overrides);
+  const webhookSecret = creds.kind === 'client_credentials' ? creds.clientSecret! : str(input.webhookSecret);
+  const now = ctx.clock.now();
+  const enc = (s: string | undefined) => (s ? ctx.secrets.encrypt(s) : null);
+  const { rows } = await ctx.db.pool.query(
+    `INSERT INTO shopify_integrations (tenant_id, status, store_domain, credential_kind, access_token_enc, client_id, client_secret_enc,
+        webhook_secret_enc, scopes, shop, last_order_source, issued_at, updated_at)
+     VALUES ($1, 'issued', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)
+     ON CONFLICT (tenant_id) DO UPDATE SET
+       store_domain = EXCLUDED.store_domain, credential_kind = EXCLUDED.credential_kind, access_token_enc = EXCLUDED.access_token_enc,
+       client_id = EXCLUDED.client_id, client_secret_enc = EXCLUDED.client_secret_enc, webhook_secret_enc = EXCLUDED.webhook_secret_enc,
+       scopes = EXCLUDED.scopes, shop = EXCLUDED.shop, last_order_source = EXCLUDED.last_order_source,
+       issued_at = EXCLUDED.issued_at, updated_at = EXCLUDED.updated_at,
+       -- another shop's mirror and cursor mean nothing for this one
+       sync_cursor = CASE WHEN shopify_integrations.store_domain = EXCLUDED.store_domain THEN shopify_integrations.sync_cursor END,
+       status = CASE WHEN shopify_integrations.status = 'linked' THEN 'linked' ELSE 'issued' END
+     RETURNING *`,
+    [
+      tenant.id,
+      shop,
+      creds.kind,
+      enc(creds.accessToken),
+      creds.clientId ?? null,
+      enc(creds.clientSecret),
+      enc(webhookSecret),
+      checked.scopes,
+      checked.shop,
+      checked.scopes.includes('read_orders') || checked.scopes.includes('write_orders') ? 'graphql' : 'rest',
+      now,
+    ],
+  );
+  ctx.log.info({ tenantId: tenant.id, shop, kind: creds.kind, scopes: checked.scopes }, 'Shopify credentials issued');
+  return toIntegration(rows[0]);
+}
+
+// ---------------------------------------------------------------------------------------------------------------- 連携
+
+export function shopifyCategorySpec() {
+  return {
+    key: SHOPIFY_CATEGORY_KEY,
+    name: SHOPIFY_CATEGORY_NAME,
+    readOnly: true,
+    fields: SHOPIFY_FIELDS.map((f) => ({ key: f.key, name: f.name, type: f.type })),
+  };
+}
+
+/** The 22 field ids in SHOPIFY_FIELDS order (what the sync writes by). */
+export async function shopifyFieldIds(db: Queryable, tenantId: string): Promise<number[]> {
+  const { rows } = await db.query(
+    `SELECT f.key, f.id FROM custom_fields f JOIN custom_categories c ON c.id = f.category_id
+     WHERE c.tenant_id = $1 AND c.key = $2`,
+    [tenantId, SHOPIFY_CATEGORY_KEY],
+  );
+  const byKey = new Map(rows.map((r) => [r.key as string, Number(r.id)]));
+  return SHOPIFY_FIELDS.map((f) => {
+    const id = byKey.get(f.key);
+    if (id === undefined) throw new Error(`the Shopify field ${f.key} is missing; link again to recreate it`);
+    return id;
+  });
+}
+
+/** Whether PUBLIC_URL can receive Shopify's webhooks: https and not a loopback or private address. */
+export function isPublicHttps(url: string): boolean {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return false;
+  }
+  if (u.protocol !== 'https:') return false;
+  const h = u.hostname;
+  return !(
+    h === 'localhost' ||
+    h.endsWith('.localhost') ||
+    /^127\./.test(h) ||
+    /^10\./.test(h) ||
+    /^192\.168\./.test(h) ||
+    /^172\.(1[6-9]|2\d|3[01])\./.test(h) ||
+    h === '[::1]'
+  );
+}
+
+export async function linkIntegration(
+  ctx: AppContext,
+  tenant: Tenant,
+  startFirstSync: (ctx: AppContext, tenantId: string) => Promise<unknown>,
+): Promise<{ integration: Integration; category: CustomCategory }> {
+  const current = await getIntegration(ctx.db.pool, tenant.id);
+  if (!current) {
+    throw new AppError(Codes.CONFLICT, '先に「発行」でストアドメインとAdmin APIアクセストークンを登録してください。');
+  }
+  const category = await ensureCategory(ctx.db.pool, tenant.id, shopifyCategorySpec());
+  const now = ctx.clock.now();
+  await ctx.db.pool.query(
+    `UPDATE shopify_integrations SET status = 'linked', category_id = $2, linked_at = coalesce(CASE WHEN status = 'linked' THEN linked_at END, $3),
+       unlinked_at = NULL, paused_code = NULL, paused_message = NULL, updated_at = $3
+     WHERE tenant_id = $1`,
+    [tenant.id, category.id, now],
+  );
+  await subscribeWebhooks(ctx, tenant.id);
+  if (current.status !== 'linked') await startFirstSync(ctx, tenant.id);
+  return { integration: (await getIntegration(ctx.db.pool, tenant.id))!, category };
+}
+
+async function setWebhookState(ctx: AppContext, tenantId: string, state: string, message: string | null, ids?: string[]) {
+  await ctx.db.pool.query(
+    `UPDATE shopify_integrations SET webhook_state = $2, webhook_message = $3, webhook_ids = coalesce($4, webhook_ids) WHERE tenant_id = $1`,
+    [tenantId, state, message, ids ?? null],
+  );
+}
+
+export function webhookCallbackUrl(ctx: Pick<AppContext, 'config'>, tenantId: string): string {
+  return `${ctx.config.PUBLIC_URL}/webhooks/shopify/${tenantId}`;
+}
+
+/** Subscribes to customer webhooks when Shopify can reach us and we can verify what it sends; otherwise says why not. */
+async function subscribeWebhooks(ctx: AppContext, tenantId: string): Promise<void> {
+  const { rows } = await ctx.db.pool.query(`SELECT webhook_secret_enc FROM shopify_integrations WHERE tenant_id = $1`, [tenantId]);
+  if (!isPublicHttps(ctx.config.PUBLIC_URL)) {
+    await setWebhookState(
+      ctx,
+      tenantId,
+      'needs_public_url',
+      `リアルタイム反映にはShopifyから届く公開URL(https)が必要です(現在の PUBLIC_URL: ${ctx.config.PUBLIC_URL})。毎日の定期反映はこのまま動きます。`,
+    );
+    return;
+  }
+  if (!rows[0]?.webhook_secret_enc) {
+    await setWebhookState(
+      ctx,
+      tenantId,
+      'needs_webhook_secret',
+      'リアルタイム反映には、ShopifyアプリのAPIシークレットキーの登録が必要です(Webhookの署名確認に使います)。毎日の定期反映はこのまま動きます。',
+    );
+    return;
+  }
+  const uri = webhookCallbackUrl(ctx, tenantId);
+  try {
+    const { client } = await clientForTenant(ctx, tenantId, { maxAttempts: 3 });
+    const existing = await client.graphql<{ webhookSubscriptions: { nodes: { id: string; topic: string }[] } }>(WEBHOOK_LIST, { uri }, 12);
+    const have = new Map(existing.data.webhookSubscriptions.nodes.map((n) => [n.topic, n.id]));
+    const ids: string[] = [];
+    for (const topic of WEBHOOK_TOPICS) {
+      const known = have.get(topic);
+      if (known) {
+        ids.push(known);
+        continue;
+      }
+      const { data } = await client.graphql<{
+        webhookSubscriptionCreate: { webhookSubscription: { id: string } | null; userErrors: { message: string }[] };
+      }>(WEBHOOK_CREATE, { topic, uri }, 10);
+      const sub = data.webhookSubscriptionCreate.webhookSubscription;
+      if (!sub) throw new Error(`${topic}: ${data.webhookSubscriptionCreate.userErrors.map((e) => e.message).join('; ')}`);
+      ids.push(sub.id);
+    }
+    await setWebhookState(ctx, tenantId, 'subscribed', null, ids);
+  } catch (e) {
+    ctx.log.warn({ tenantId, err: { message: (e as Error).message } }, 'Shopify webhook subscription failed');
+    await setWebhookState(
+      ctx,
+      tenantId,
+      'failed',
+      `ShopifyへのWebhook登録に失敗しました(${(e as Error).message})。毎日の定期反映は動きます。「連携」をもう一度押すと再登録します。`,
+    );
+  }
+}
+
+// ------------------------------------------------------------------------------------------------------------ 連携を解除
+
+/** 連携を解除: no more runs or webhook processing; Kizuna's webhook subscriptions are removed (best effort); data is kept. */
+export async function unlinkIntegration(ctx: AppContext, tenant: Tenant): Promise<Integration> {
+  const current = await getIntegration(ctx.db.pool, tenant.id);
+  if (!current) throw new AppError(Codes.CONFLICT, 'Shopify連携はまだ発行されていません。');
+  const now = ctx.clock.now();
+  await ctx.db.pool.query(
+    `UPDATE shopify_integrations SET status = 'unlinked', unlinked_at = $2, updated_at = $2 WHERE tenant_id = $1`,
+    [tenant.id, now],
+  );
+  // Queued runs are cancelled; a running one stops at its next batch (it re-reads the status).
+  await ctx.db.pool.query(
+    `UPDATE sync_runs SET status = 'failed', error_code = 'UNLINKED', error_message = '連携が解除されたため中止しました。', finished_at = $2
+     WHERE tenant_id = $1 AND status = 'queued'`,
+    [tenant.id, now],
+  );
+  if (current.webhookIds.length) {
+    try {
+      const { client } = await clientForTenant(ctx, tenant.id, { maxAttempts: 2 });
+      for (const id of current.webhookIds) await client.graphql(WEBHOOK_DELETE, { id }, 10);
+      await setWebhookState(ctx, tenant.id, 'off', null, []);
+    } catch (e) {
+      ctx.log.warn({ tenantId: tenant.id, err: { message: (e as Error).message } }, 'could not remove Shopify webhooks; deliveries will be ignored');
+      await setWebhookState(ctx, tenant.id, 'off', 'Shopify側のWebhook登録を削除できませんでした。届いた通知は無視されます。', []);
+    }
+  } else {
+    await setWebhookState(ctx, tenant.id, 'off', null, []);
+  }
+  return (await getIntegration(ctx.db.pool, tenant.id))!;
+}
+
+/** Whether the tenant's plan still allows runs; records why not on the integration (a downgrade while linked). */
+export async function checkPlanForRuns(ctx: Pick<AppContext, 'db' | 'clock'>, tenant: Tenant): Promise<boolean> {
+  if (hasShopifyPlan(tenant)) {
+    await ctx.db.pool.query(
+      `UPDATE shopify_integrations SET paused_code = NULL, paused_message = NULL WHERE tenant_id = $1 AND paused_code = 'PLAN_REQUIRED'`,
+      [tenant.id],
+    );
+    return true;
+  }
+  await ctx.db.pool.query(
+    `UPDATE shopify_integrations SET paused_code = 'PLAN_REQUIRED',
+       paused_message = 'エンタープライズプランとShopify連携オプションのご契約がないため、Shopifyからの反映を停止しています。'
+     WHERE tenant_id = $1 AND paused_code IS DISTINCT FROM 'PLAN_REQUIRED'`,
+    [tenant.id],
+  );
+  return false;
+}
