@@ -20,8 +20,8 @@ import {
 export const ADMIN_API_VERSION = '2026-04';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-// src/dev/shopify → repository root → ../shared (the shared reference material sits beside the repository).
-const DEFAULT_SCHEMA_FILE = path.resolve(here, '../../../../shared/shopify/schema/admin_2026-04.json.gz');
+// Vendored beside this file (see schema/README.md) so a clean clone needs nothing else.
+const DEFAULT_SCHEMA_FILE = path.join(here, 'schema', 'admin_2026-04.json.gz');
 
 export function schemaFile(): string {
   return process.env.KIZUNA_SHOPIFY_SCHEMA ?? DEFAULT_SCHEMA_FILE;
@@ -99,7 +99,7 @@ export function requiredScopes(parentType: string, fieldName: string, returnType
   const needs: string[][] = [];
   const own = fieldScopes.get(`${parentType}.${fieldName}`);
   if (own) needs.push(own);
-  let named = getNamedType(returnType);
+  let named: GraphQLNamedType = getNamedType(returnType);
   if (isConnectionType(named)) named = connectionNodeType(named);
   else if (isEdgeType(named)) named = getNamedType(named.getFields().node.type);
   const ofType = typeScopes.get(named.name);
