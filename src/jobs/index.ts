@@ -5,9 +5,11 @@ import type { AppContext } from '../context.js';
 import type { Logger } from '../log.js';
 import type { JobDefinition } from './define.js';
 import { sendMailJob } from '../notify/mail.js';
+import { friendEmailChangedJob } from '../crm/events.js';
+import { fetchProfileJob } from '../crm/line-friends.js';
 
 /** Every job Kizuna knows. Domains append theirs here. */
-export const jobs: JobDefinition<any>[] = [sendMailJob];
+export const jobs: JobDefinition<any>[] = [sendMailJob, friendEmailChangedJob, fetchProfileJob];
 
 export interface BossOptions {
   url: string;

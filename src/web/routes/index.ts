@@ -1,5 +1,14 @@
 // Every route module, one file per resource. Add new ones here.
+// `crm` comes first and is not encapsulated: it adds cookies, form bodies, req.tenant/req.operator and the route catalogue
+// (which tenant-isolation tests walk) for every plugin after it.
 import type { FastifyPluginAsync } from 'fastify';
+import crm from '../../crm/auth.js';
+import liffAssets from '../../line/liff-assets.js';
+import customData from './custom-data.js';
+import friends from './friends.js';
 import health from './health.js';
+import liff from './liff.js';
+import lineWebhook from './line-webhook.js';
+import ui from './ui.js';
 
-export const routes: FastifyPluginAsync[] = [health];
+export const routes: FastifyPluginAsync[] = [crm, health, friends, customData, lineWebhook, liff, liffAssets, ui];

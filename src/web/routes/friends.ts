@@ -1,0 +1,111 @@
+// /api/v1/friends: list and search, detail with every custom data value, one value's edit, the email, and CSV import.
+// Every query is scoped by req.tenant.id (see src/crm/auth.ts).
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { authenticate } from '../../crm/auth.js';
+import { friendCustomData, setCustomValue } from '../../crm/custom-data.js';
+import { friendJson, getFriend, listFriends, setFriendEmail } from '../../crm/friends.js';
+import { importFriendsCsv } from '../../crm/import.js';
+import { isEmail } from '../../crm/operators.js';
+import { AppError, Codes } from '../../errors.js';
+
+const idParam = { type: 'object', properties: { id: { type: 'string' } }, required: ['id'] } as const;
+
+export default async function friendRoutes(app: FastifyInstance): Promise<void> {
+  app.addHook('preHandler', authenticate);
+  // CSV arrives as raw bytes: the encoding (UTF-8, BOM, Shift_JIS) is detected from them, not from the header.
+  app.addContentTypeParser(['text/csv', 'text/plain', 'application/octet-stream'], { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+
+  app.get<{ Querystring: { q?: string; email?: string; page?: number; perPage?: number } }>(
+    '/api/v1/friends',
+    {
+      config: { auth: 'tenant' },
+      schema: {
+        summary: 'List friends, searching by name or email',
+        querystring: {
+          type: 'object',
+          properties: {
+            q: { type: 'string', maxLength: 200 },
+            email: { type: 'string', maxLength: 254 },
+            page: { type: 'integer', minimum: 1, maximum: 100000 },
+            perPage: { type: 'integer', minimum: 1, maximum: 200 },
+          },
+        },
+      },
+    },
+    async (req) => {
+      const { items, total } = await listFriends(app.ctx.db.pool, req.tenant.id, req.query);
+      return { items: items.map(friendJson), total, page: req.query.page ?? 1 };
+    },
+  );
+
+  app.get<{ Params: { id: string } }>(
+    '/api/v1/friends/:id',
+    { config: { auth: 'tenant' }, schema: { summary: 'A friend with every custom data value', params: idParam } },
+    async (req) => {
+      const friend = await getFriend(app.ctx.db.pool, req.tenant.id, req.params.id);
+      if (!friend) throw new AppError(Codes.NOT_FOUND, `No friend ${req.params.id}.`);
+      const data = await friendCustomData(app.ctx.db.pool, req.tenant.id, friend.id);
+      return {
+        ...friendJson(friend),
+        customData: data.map((d) => ({
+          fieldId: String(d.fieldId),
+          categoryId: String(d.categoryId),
+          category: d.category,
+          name: d.name,
+          type: d.type,
+          value: d.value,
+          readOnly: d.readOnly,
+          updatedAt: d.updatedAt,
+        })),
+      };
+    },
+  );
+
+  app.put<{ Params: { id: string; fieldId: string }; Body: { value?: unknown } }>(
+    '/api/v1/friends/:id/custom-data/:fieldId',
+    {
+      config: { auth: 'tenant' },
+      schema: {
+        summary: "Set one custom data value of a friend (null clears it); integration fields answer 403 READ_ONLY_FIELD",
+        params: { type: 'object', properties: { id: { type: 'string' }, fieldId: { type: 'string' } }, required: ['id', 'fieldId'] },
+      },
+    },
+    async (req) => {
+      const body = z.object({ value: z.unknown() }).strict().parse(req.body ?? {});
+      const value = await setCustomValue(app.ctx.db.pool, req.tenant.id, req.params.id, req.params.fieldId, body.value ?? null, app.ctx.clock.now());
+      return { friendId: req.params.id, fieldId: req.params.fieldId, value };
+    },
+  );
+
+  app.put<{ Params: { id: string }; Body: { email?: unknown } }>(
+    '/api/v1/friends/:id/email',
+    { config: { auth: 'tenant' }, schema: { summary: "Set a friend's email (null removes it); emits the email-changed event", params: idParam } },
+    async (req) => {
+      const body = z.object({ email: z.string().trim().max(254).nullable() }).strict().parse(req.body ?? {});
+      if (body.email !== null && !isEmail(body.email)) throw new AppError(Codes.VALIDATION_FAILED, `${body.email} is not an email address.`);
+      const friend = await getFriend(app.ctx.db.pool, req.tenant.id, req.params.id);
+      if (!friend) throw new AppError(Codes.NOT_FOUND, `No friend ${req.params.id}.`);
+      const changed = await setFriendEmail(app.ctx, req.tenant.id, friend.id, body.email, 'api');
+      return { ...friendJson((await getFriend(app.ctx.db.pool, req.tenant.id, friend.id))!), changed };
+    },
+  );
+
+  app.post(
+    '/api/v1/friends/import',
+    {
+      config: { auth: 'tenant' },
+      bodyLimit: 100 * 1024 * 1024,
+      schema: {
+        summary: 'Import friends from CSV (line_user_id,display_name,email; UTF-8, UTF-8 with BOM or Shift_JIS)',
+        consumes: ['text/csv'],
+      },
+    },
+    async (req) => {
+      if (!Buffer.isBuffer(req.body)) {
+        throw new AppError(Codes.UNSUPPORTED_MEDIA_TYPE, 'Send the CSV file as the request body with Content-Type: text/csv.');
+      }
+      return importFriendsCsv(app.ctx, req.tenant.id, req.body);
+    },
+  );
+}

@@ -1,0 +1,66 @@
+// Email acquisition through LIFF: GET /liff/:tenantId/email serves the page (opened inside LINE, it gets an ID token with the
+// `openid email` scopes and posts it back); POST verifies the token with LINE (audience = the tenant's LINE Login channel,
+// expiry), requires its `sub` to be a friend of this tenant, and stores the email (emitting the email-changed event).
+// Errors answer with the LINE module's codes and its Japanese sentences, which the page shows as they are.
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { getFriendByLineUserId, setFriendEmail } from '../../crm/friends.js';
+import { getTenant } from '../../crm/tenants.js';
+import { AppError, Codes } from '../../errors.js';
+import { LineCodes } from '../../line/errors.js';
+import { liffMessageForCode, liffMessages, liffSdkPath, renderLiffEmailPage } from '../../line/liff-page.js';
+import { verifyIdToken } from '../../line/login.js';
+
+function liffError(code: string): AppError {
+  return new AppError(code, liffMessageForCode(code));
+}
+
+export default async function liffRoutes(app: FastifyInstance): Promise<void> {
+  app.get<{ Params: { tenantId: string } }>(
+    '/liff/:tenantId/email',
+    { config: { auth: 'none' }, schema: { hide: true } },
+    async (req, reply) => {
+      const tenant = await getTenant(app.ctx.db.pool, req.params.tenantId);
+      void reply.header('content-type', 'text/html; charset=utf-8').header('cache-control', 'no-store');
+      if (!tenant?.line.liffId || !tenant.line.loginChannelId) {
+        return reply
+          .status(404)
+          .send(`<!doctype html><html lang="ja"><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>メールアドレスの登録</title><p style="font-family:sans-serif;padding:24px">${liffMessages.notConfigured}</p></html>`);
+      }
+      return renderLiffEmailPage({
+        liffId: tenant.line.liffId,
+        tenantId: tenant.id,
+        postUrl: `/liff/${tenant.id}/email`,
+        sdkUrl: liffSdkPath,
+      });
+    },
+  );
+
+  app.post<{ Params: { tenantId: string } }>(
+    '/liff/:tenantId/email',
+    { config: { auth: 'liff' }, schema: { summary: 'Store the email of a LIFF ID token on the friend', security: [] } },
+    async (req) => {
+      const body = z.object({ idToken: z.string().min(1).max(16 * 1024) }).safeParse(req.body ?? {});
+      if (!body.success) throw liffError(LineCodes.LIFF_TOKEN_INVALID);
+      const tenant = await getTenant(app.ctx.db.pool, req.params.tenantId);
+      if (!tenant?.line.loginChannelId) throw liffError(Codes.NOT_FOUND);
+      let verified;
+      try {
+        verified = await verifyIdToken({
+          origin: app.ctx.config.LINE_API_ORIGIN,
+          idToken: body.data.idToken,
+          channelId: tenant.line.loginChannelId,
+          now: () => app.ctx.clock.now(),
+        });
+      } catch (e) {
+        if (e instanceof AppError) throw liffError(e.code);
+        throw e;
+      }
+      if (!verified.email) throw liffError(LineCodes.LIFF_EMAIL_MISSING);
+      const friend = await getFriendByLineUserId(app.ctx.db.pool, tenant.id, verified.sub);
+      if (!friend || friend.status !== 'active') throw liffError(LineCodes.LIFF_NOT_FRIEND);
+      await setFriendEmail(app.ctx, tenant.id, friend.id, verified.email, 'liff');
+      return { ok: true, email: verified.email };
+    },
+  );
+}
