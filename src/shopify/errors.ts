@@ -19,6 +19,8 @@ export const ShopifyCodes = defineErrorCodes({
   SHOPIFY_THROTTLED: { status: 503, retryable: true },
   /** Shopify refused a query Kizuna sent: a bug in Kizuna, or an API change. */
   SHOPIFY_QUERY_REJECTED: { status: 502, retryable: false },
+  /** The integration was unlinked (連携を解除) while a run was queued or running: the run stopped, nothing is wrong. */
+  UNLINKED: { status: 409, retryable: false },
   /** A bulk operation failed, expired or could not be read completely. */
   SHOPIFY_BULK_FAILED: { status: 502, retryable: true },
 });

@@ -1,0 +1,367 @@
+// Runs: one sync of one tenant, recorded in sync_runs from request to end. A run is requested (queued), claimed by one worker
+// (running, with a heartbeat), fed batch by batch from fetch.ts into write.ts with its checkpoint, and ended (succeeded or
+// failed with a code). At most one run per tenant is queued or running: a second request joins it. A run whose worker died is
+// noticed by its stale heartbeat and resumed from its checkpoint by another worker.
+import { z } from 'zod';
+import type { AppContext } from '../context.js';
+import { withTransaction } from '../db/index.js';
+import { AppError, Codes } from '../errors.js';
+import { defineJob, sendJob, type JobHandler } from '../jobs/define.js';
+import { getTenant } from '../crm/tenants.js';
+import { ShopifyCodes, ShopifyError } from '../shopify/errors.js';
+import { checkPlanForRuns, clientForTenant, shopifyFieldIds, type ClientOverrides } from '../shopify/integration.js';
+import { countCustomers, fetchCustomers, fetchLastOrderIds, updatedSinceFilter, type FetchCheckpoint } from './fetch.js';
+import { prepareCustomer, writeBatch, type BatchCounts, type PreparedCustomer } from './write.js';
+import type { ShopifyCustomer } from './map.js';
+import { closeIncident, openIncident } from './incidents.js';
+
+export type RunMode = 'full' | 'incremental';
+export type RunTrigger = 'nightly' | 'manual' | 'link' | 'catch_up' | 'cli';
+
+export interface Run {
+  id: string;
+  tenantId: string;
+  status: 'queued' | 'running' | 'succeeded' | 'failed';
+  mode: RunMode;
+  trigger: RunTrigger;
+  night: string | null;
+  counts: BatchCounts & { deleted: number };
+  total: number | null;
+  error: { code: string; message: string } | null;
+  queuedAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+}
+
+/** Tunables; the defaults suit production, tests shrink them. */
+export const syncSettings = {
+  /** Full runs of stores with at least this many customers use a bulk export instead of pages. */
+  bulkThreshold: 10_000,
+  /** Incremental runs re-read this much before the cursor: Shopify's updated_at filter precision is uncertain. */
+  overlapMs: 5 * 60_000,
+  /** A running run whose heartbeat is older than this has lost its worker. */
+  staleMs: 3 * 60_000,
+  /** A nightly run is full when the last successful full run is older than this (deletions are found on full runs). */
+  fullEveryMs: 7 * 24 * 3600_000,
+  heartbeatMs: 30_000,
+};
+
+const COLS = `id, tenant_id, status, mode, trigger, night::text AS night, fetched, matched, linked, updated, unchanged, unverified,
+  unmatched, deleted, total, error_code, error_message, queued_at, started_at, finished_at`;
+
+export function toRun(r: any): Run {
+  const iso = (d: Date | null) => (d ? new Date(d).toISOString() : null);
+  return {
+    id: r.id,
+    tenantId: r.tenant_id,
+    status: r.status,
+    mode: r.mode,
+    trigger: r.trigger,
+    night: r.night,
+    counts: {
+      fetched: r.fetched,
+      matched: r.matched,
+      linked: r.linked,
+      updated: r.updated,
+      unchanged: r.unchanged,
+      unverified: r.unverified,
+      unmatched: r.unmatched,
+      deleted: r.deleted,
+    },
+    total: r.total,
+    error: r.error_code ? { code: r.error_code, message: r.error_message } : null,
+    queuedAt: iso(r.queued_at)!,
+    startedAt: iso(r.started_at),
+    finishedAt: iso(r.finished_at),
+  };
+}
+
+/** The run in the shape of CONTRACT.md's GET …/runs/:id. */
+export function runJson(run: Run) {
+  return {
+    id: run.id,
+    status: run.status,
+    mode: run.mode,
+    trigger: run.trigger,
+    counts: run.counts,
+    total: run.total,
+    error: run.error,
+    startedAt: run.startedAt,
+    finishedAt: run.finishedAt,
+    queuedAt: run.queuedAt,
+  };
+}
+
+export async function getRun(ctx: Pick<AppContext, 'db'>, tenantId: string, runId: string): Promise<Run | null> {
+  if (!/^[0-9a-f-]{36}$/i.test(runId)) return null;
+  const { rows } = await ctx.db.pool.query(`SELECT ${COLS} FROM sync_runs WHERE id = $1 AND tenant_id = $2`, [runId, tenantId]);
+  return rows[0] ? toRun(rows[0]) : null;
+}
+
+export async function listRuns(ctx: Pick<AppContext, 'db'>, tenantId: string, limit = 20): Promise<Run[]> {
+  const { rows } = await ctx.db.pool.query(`SELECT ${COLS} FROM sync_runs WHERE tenant_id = $1 ORDER BY queued_at DESC LIMIT $2`, [
+    tenantId,
+    limit,
+  ]);
+  return rows.map(toRun);
+}
+
+const jobPayload = z.object({ runId: z.string().uuid() });
+
+export const syncRunJob = defineJob({
+  name: 'shopify.sync-run',
+  schema: jobPayload,
+  // Retries resume from the checkpoint. Backoff: 1, 2, 4, 8, 16 minutes; a run that still fails is mailed.
+  queue: { retryLimit: 5, retryDelay: 60, retryBackoff: true, expireInSeconds: 6 * 3600 },
+  handler: async () => handleRunJob,
+});
+
+const handleRunJob: JobHandler<z.output<typeof jobPayload>> = async ({ runId }, ctx) => {
+  await executeRun(ctx, runId, { finalAttempt: ctx.retryCount >= (syncRunJob.queue?.retryLimit ?? 0) });
+};
+
+/**
+ * Requests a run; when the tenant already has one queued or running, joins it instead (the same run id comes back).
+ * Nightly runs carry their night, so two schedulers asking for the same night get one run.
+ */
+export async function requestRun(
+  ctx: Pick<AppContext, 'db' | 'boss' | 'clock'>,
+  tenantId: string,
+  opts: { mode: RunMode; trigger: RunTrigger; night?: string; enqueue?: boolean },
+): Promise<{ runId: string; joined: boolean }> {
+  const now = ctx.clock.now();
+  const { rows } = await ctx.db.pool.query(
+    `INSERT INTO sync_runs (tenant_id, mode, trigger, status, night, queued_at)
+     VALUES ($1, $2, $3, 'queued', $4, $5)
+     ON CONFLICT DO NOTHING
+     RETURNING id`,
+    [tenantId, opts.mode, opts.trigger, opts.night ?? null, now],
+  );
+  if (rows[0]) {
+    if (opts.enqueue !== false) await sendJob(ctx.boss, syncRunJob, { runId: rows[0].id });
+    return { runId: rows[0].id, joined: false };
+  }
+  const active = await ctx.db.pool.query(
+    `SELECT id FROM sync_runs WHERE tenant_id = $1 AND status IN ('queued', 'running') ORDER BY queued_at LIMIT 1`,
+    [tenantId],
+  );
+  if (active.rows[0]) return { runId: active.rows[0].id, joined: true };
+  // The night already has its run (finished): nothing new to do, report that one.
+  const night = await ctx.db.pool.query(`SELECT id FROM sync_runs WHERE tenant_id = $1 AND night = $2`, [tenantId, opts.night ?? null]);
+  if (night.rows[0]) return { runId: night.rows[0].id, joined: true };
+  throw new AppError(Codes.CONFLICT, 'Could not queue a sync run; try again.');
+}
+
+export interface Progress {
+  runId: string;
+  done: number;
+  total: number | null;
+  counts: BatchCounts;
+}
+
+export interface ExecuteOptions {
+  /** Last attempt: a retryable failure now fails the run (and is mailed) instead of being retried. */
+  finalAttempt?: boolean;
+  onProgress?: (p: Progress) => void;
+  client?: ClientOverrides;
+  /** Customers per batch in bulk mode (tests make it small to exercise checkpoints). */
+  batchSize?: number;
+  sleep?: (ms: number) => Promise<void>;
+  /** Called after each batch has committed (tests use it to kill a run between batches). */
+  afterBatch?: (batchNo: number) => Promise<void> | void;
+}
+
+const realSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Claims and executes a run to its end. Returns the run as it ended (or as another worker holds it). */
+export async function executeRun(ctx: AppContext, runId: string, opts: ExecuteOptions = {}): Promise<Run> {
+  const now = () => ctx.clock.now();
+  const claimed = await ctx.db.pool.query(
+    `UPDATE sync_runs SET status = 'running', worker_id = $2, heartbeat_at = $3, started_at = coalesce(started_at, $3),
+        attempts = attempts + 1, error_code = NULL, error_message = NULL
+     WHERE id = $1 AND (status = 'queued' OR (status = 'running' AND (worker_id = $2 OR heartbeat_at < $4)))
+     RETURNING *`,
+    [runId, ctx.workerId, now(), new Date(now().getTime() - syncSettings.staleMs)],
+  );
+  const row = claimed.rows[0];
+  if (!row) {
+    const { rows } = await ctx.db.pool.query(`SELECT ${COLS} FROM sync_runs WHERE id = $1`, [runId]);
+    if (!rows[0]) throw new AppError(Codes.NOT_FOUND, `No sync run ${runId}.`);
+    return toRun(rows[0]);
+  }
+  const tenantId: string = row.tenant_id;
+  const log = ctx.log.child({ tenantId, runId });
+  const heartbeat = setInterval(() => {
+    ctx.db.pool.query(`UPDATE sync_runs SET heartbeat_at = $2 WHERE id = $1 AND worker_id = $3`, [runId, now(), ctx.workerId]).catch(() => {});
+  }, syncSettings.heartbeatMs);
+  heartbeat.unref();
+  try {
+    await runBody(ctx, row, log, opts);
+    const done = await finishRun(ctx, runId, 'succeeded', null);
+    await closeIncident(ctx, tenantId, done);
+    log.info({ counts: done.counts }, 'sync run succeeded');
+    return done;
+  } catch (e) {
+    const err = asRunError(e);
+    const retry = err.retryable && !opts.finalAttempt;
+    log.warn({ code: err.code, retry, message: err.message }, 'sync run failed');
+    if (retry) {
+      // Back to the queue with its checkpoint; the job's retry resumes it.
+      await ctx.db.pool.query(
+        `UPDATE sync_runs SET status = 'queued', worker_id = NULL, error_code = $2, error_message = $3 WHERE id = $1`,
+        [runId, err.code, err.message],
+      );
+      throw e;
+    }
+    const failed = await finishRun(ctx, runId, 'failed', err);
+    if (err.mail) await openIncident(ctx, tenantId, failed);
+    return failed;
+  } finally {
+    clearInterval(heartbeat);
+  }
+}
+
+interface RunError {
+  code: string;
+  message: string;
+  retryable: boolean;
+  /** Whether operators are told (a run stopped by 連携を解除 or a plan change is not a failure to mail). */
+  mail: boolean;
+}
+
+function asRunError(e: unknown): RunError {
+  if (e instanceof AppError) {
+    const quiet = e.code === 'UNLINKED' || e.code === 'PLAN_REQUIRED';
+    return { code: e.code, message: e.message, retryable: e.retryable, mail: !quiet };
+  }
+  const msg = (e as Error)?.message ?? String(e);
+  // Database outages are transient; anything else unexpected is a bug: recorded, mailed, not retried forever.
+  const transient = /ECONNREFUSED|ECONNRESET|Connection terminated|deadlock detected|could not serialize/i.test(msg);
+  return { code: transient ? Codes.DATABASE_UNAVAILABLE : Codes.INTERNAL_ERROR, message: msg, retryable: transient, mail: true };
+}
+
+async function finishRun(ctx: AppContext, runId: string, status: 'succeeded' | 'failed', err: RunError | null): Promise<Run> {
+  const { rows } = await ctx.db.pool.query(
+    `UPDATE sync_runs SET status = $2, error_code = $3, error_message = $4, finished_at = $5, worker_id = NULL
+     WHERE id = $1 RETURNING ${COLS}`,
+    [runId, status, err?.code ?? null, err?.message ?? null, ctx.clock.now()],
+  );
+  await ctx.db.pool.query(`DELETE FROM sync_run_seen WHERE run_id = $1`, [runId]);
+  return toRun(rows[0]);
+}
+
+async function runBody(ctx: AppContext, row: any, log: AppContext['log'], opts: ExecuteOptions): Promise<void> {
+  const tenantId: string = row.tenant_id;
+  const runId: string = row.id;
+  const tenant = await getTenant(ctx.db.pool, tenantId);
+  if (!tenant) throw new AppError(Codes.NOT_FOUND, 'The tenant no longer exists.');
+  if (!(await checkPlanForRuns(ctx, tenant))) {
+    throw new AppError('PLAN_REQUIRED', 'エンタープライズプランとShopify連携オプションのご契約がないため、反映を停止しました。');
+  }
+  const { client, integration } = await clientForTenant(ctx, tenantId, opts.client);
+  if (integration.status !== 'linked') throw new AppError(ShopifyCodes.UNLINKED, '連携が解除されているため中止しました。');
+  const fieldIds = await shopifyFieldIds(ctx.db.pool, tenantId);
+  const withLastOrder = integration.lastOrderSource === 'graphql';
+  const sleep = opts.sleep ?? realSleep;
+
+  const checkpoint: FetchCheckpoint | null = row.checkpoint;
+  const mode: RunMode = row.mode === 'incremental' && integration.syncCursor ? 'incremental' : 'full';
+  const since: Date | null =
+    row.since ?? (mode === 'incremental' ? new Date(new Date(integration.syncCursor!).getTime() - syncSettings.overlapMs) : null);
+  let useBulk = false;
+  if (!checkpoint) {
+    const total = await countCustomers(client, updatedSinceFilter(since));
+    useBulk = mode === 'full' && total >= syncSettings.bulkThreshold;
+    await ctx.db.pool.query(`UPDATE sync_runs SET total = $2, since = $3, mode = $4 WHERE id = $1`, [runId, total, since, mode]);
+  }
+  const { rows: totals } = await ctx.db.pool.query(`SELECT total, fetched FROM sync_runs WHERE id = $1`, [runId]);
+  let done: number = totals[0].fetched;
+  const total: number | null = totals[0].total;
+
+  let batchNo = 0;
+  const batches = fetchCustomers({ client, withLastOrder, since, bulk: useBulk, resume: checkpoint, sleep, batchSize: opts.batchSize, log });
+  for await (const batch of batches) {
+    const status = await ctx.db.pool.query(`SELECT status FROM shopify_integrations WHERE tenant_id = $1`, [tenantId]);
+    if (status.rows[0]?.status !== 'linked') throw new AppError(ShopifyCodes.UNLINKED, '連携が解除されたため中止しました。');
+    const prepared = await prepareBatch(ctx, client, tenantId, batch.customers, withLastOrder);
+    const counts = await withTransaction(ctx.db.pool, async (tx) => {
+      const c = await writeBatch(tx, { tenantId, fieldIds, customers: prepared, seenRunId: mode === 'full' ? runId : null, now: ctx.clock.now() });
+      const maxUpdated = batch.customers.reduce<string | null>((m, x) => (!m || Date.parse(x.updatedAt) > Date.parse(m) ? x.updatedAt : m), null);
+      await tx.query(
+        `UPDATE sync_runs SET fetched = fetched + $2, matched = matched + $3, linked = linked + $4, updated = updated + $5,
+            unchanged = unchanged + $6, unverified = unverified + $7, unmatched = unmatched + $8, checkpoint = $9,
+            max_updated_at = greatest(max_updated_at, $10::timestamptz), heartbeat_at = $11
+         WHERE id = $1`,
+        [runId, c.fetched, c.matched, c.linked, c.updated, c.unchanged, c.unverified, c.unmatched, JSON.stringify(batch.checkpoint), maxUpdated, ctx.clock.now()],
+      );
+      return c;
+    });
+    done += counts.fetched;
+    opts.onProgress?.({ runId, done, total, counts });
+    await opts.afterBatch?.(++batchNo);
+  }
+
+  await withTransaction(ctx.db.pool, async (tx) => {
+    if (mode === 'full') {
+      // Deleted in Shopify: in the mirror, not seen by this complete full run, and already known before it started (a customer
+      // that arrived by webhook during the run is not "missing").
+      const { rows: gone } = await tx.query(
+        `WITH gone AS (
+           UPDATE shopify_customers c SET deleted_at = $3
+           WHERE c.tenant_id = $1 AND c.deleted_at IS NULL AND c.synced_at < (SELECT started_at FROM sync_runs WHERE id = $2)
+             AND NOT EXISTS (SELECT 1 FROM sync_run_seen s WHERE s.run_id = $2 AND s.customer_id = c.customer_id)
+           RETURNING customer_id
+         ), marked AS (
+           UPDATE shopify_links l SET customer_deleted_at = $3 FROM gone WHERE l.tenant_id = $1 AND l.customer_id = gone.customer_id
+         )
+         SELECT count(*)::int AS n FROM gone`,
+        [tenantId, runId, ctx.clock.now()],
+      );
+      await tx.query(`UPDATE sync_runs SET deleted = deleted + $2 WHERE id = $1`, [runId, gone[0].n]);
+    }
+    // The next incremental run starts at the newest updatedAt this run saw — never at "now", which could skip customers
+    // changed while this run was reading.
+    await tx.query(
+      `UPDATE shopify_integrations SET sync_cursor = greatest(sync_cursor, (SELECT max_updated_at FROM sync_runs WHERE id = $2))
+       WHERE tenant_id = $1`,
+      [tenantId, runId],
+    );
+  });
+}
+
+/** Maps a batch, filling 最終注文ID from REST for customers whose orders changed when GraphQL's lastOrder is not allowed. */
+async function prepareBatch(
+  ctx: AppContext,
+  client: import('../shopify/client.js').ShopifyClient,
+  tenantId: string,
+  customers: ShopifyCustomer[],
+  withLastOrder: boolean,
+): Promise<PreparedCustomer[]> {
+  if (withLastOrder) return customers.map((c) => prepareCustomer(c));
+  const { rows } = await ctx.db.pool.query(
+    `SELECT customer_id::text AS id, v_orders_count::text AS orders, v_last_order_id, last_order_source
+     FROM shopify_customers WHERE tenant_id = $1 AND customer_id = ANY($2::bigint[])`,
+    [tenantId, customers.map((c) => c.legacyResourceId)],
+  );
+  const known = new Map(rows.map((r) => [r.id as string, r]));
+  const ask = customers
+    .filter((c) => Number(c.numberOfOrders) > 0 && known.get(c.legacyResourceId)?.orders !== String(BigInt(c.numberOfOrders)))
+    .map((c) => c.legacyResourceId);
+  let fromRest = new Map<string, string | null>();
+  if (ask.length) {
+    try {
+      fromRest = await fetchLastOrderIds(client, ask);
+    } catch (e) {
+      // One optional field never fails a sync: keep what we knew and try again on the next change.
+      if (!(e instanceof ShopifyError) || e.code === ShopifyCodes.INVALID_TOKEN) throw e;
+      ctx.log.warn({ tenantId, code: e.code }, 'last order ids unavailable from REST; keeping the known ones');
+    }
+  }
+  return customers.map((c) => {
+    const id = c.legacyResourceId;
+    if (Number(c.numberOfOrders) === 0) return prepareCustomer(c, { id: null, source: null });
+    if (fromRest.has(id)) return prepareCustomer(c, { id: fromRest.get(id) ?? null, source: 'rest' });
+    const k = known.get(id);
+    return prepareCustomer(c, { id: k?.v_last_order_id ?? null, source: k?.last_order_source ?? null });
+  });
+}
