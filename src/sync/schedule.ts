@@ -1,0 +1,152 @@
+// When runs happen. Every linked tenant gets one nightly run inside SYNC_WINDOW (in SYNC_TIMEZONE), at a moment of the window
+// derived from its id, so 10,000 tenants spread over the window instead of all starting at 00:00:00. A tick (every minute, in
+// `serve`) starts the runs whose moment has come; a night missed while the service was down is caught up at the next tick.
+// The tick also puts runs whose worker died back on the queue. Everything reads ctx.clock, so tests move time by hand.
+import crypto from 'node:crypto';
+import type { AppContext } from '../context.js';
+import { defineJob, sendJob, type JobHandler } from '../jobs/define.js';
+import { z } from 'zod';
+import { getTenant, hasShopifyPlan } from '../crm/tenants.js';
+import { checkPlanForRuns } from '../shopify/integration.js';
+import { requestRun, syncRunJob, syncSettings } from './runs.js';
+
+interface Window {
+  startMin: number;
+  lengthMin: number;
+}
+
+export function parseWindow(w: string): Window {
+  const [a, b] = w.split('-').map((t) => {
+    const [h, m] = t.split(':').map(Number);
+    return h! * 60 + m!;
+  });
+  const lengthMin = (b! - a! + 24 * 60) % (24 * 60) || 24 * 60;
+  return { startMin: a!, lengthMin };
+}
+
+/** The UTC offset (minutes) of a time zone at an instant. */
+function offsetMinutes(tz: string, at: Date): number {
+  const parts = new Intl.DateTimeFormat('en-US', {
+    timeZone: tz,
+    hourCycle: 'h23',
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+  }).formatToParts(at);
+  const get = (t: string) => Number(parts.find((p) => p.type === t)!.value);
+  const asUtc = Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second'));
+  return Math.round((asUtc - Math.floor(at.getTime() / 1000) * 1000) / 60_000);
+}
+
+/** The instant at which the local wall time `date` (YYYY-MM-DD) + minutes occurs in tz. */
+export function zonedInstant(date: string, minutes: number, tz: string): Date {
+  const [y, m, d] = date.split('-').map(Number);
+  const guess = Date.UTC(y!, m! - 1, d!, 0, minutes);
+  let t = guess - offsetMinutes(tz, new Date(guess)) * 60_000;
+  t = guess - offsetMinutes(tz, new Date(t)) * 60_000; // second pass settles DST edges
+  return new Date(t);
+}
+
+/** The local calendar date in tz of an instant. */
+export function zonedDate(at: Date, tz: string): string {
+  return new Intl.DateTimeFormat('en-CA', { timeZone: tz, year: 'numeric', month: '2-digit', day: '2-digit' }).format(at);
+}
+
+function addDays(date: string, n: number): string {
+  const d = new Date(`${date}T00:00:00Z`);
+  d.setUTCDate(d.getUTCDate() + n);
+  return d.toISOString().slice(0, 10);
+}
+
+/** Where in the window a tenant starts: a stable fraction of the window from a hash of its id (last 10 minutes kept free). */
+export function tenantOffsetMs(tenantId: string, window: Window): number {
+  const span = Math.max(1, window.lengthMin - 10) * 60_000;
+  const h = crypto.createHash('sha256').update(tenantId).digest().readUInt32BE(0);
+  return Math.floor((h / 2 ** 32) * span);
+}
+
+/** The latest night (window start date) whose window has begun at `now`, with its start and end instants. */
+export function currentNight(now: Date, windowSpec: string, tz: string): { night: string; start: Date; end: Date } {
+  const w = parseWindow(windowSpec);
+  let night = zonedDate(now, tz);
+  let start = zonedInstant(night, w.startMin, tz);
+  if (start > now) {
+    night = addDays(night, -1);
+    start = zonedInstant(night, w.startMin, tz);
+  }
+  return { night, start, end: new Date(start.getTime() + w.lengthMin * 60_000) };
+}
+
+export function nightlySlot(tenantId: string, now: Date, windowSpec: string, tz: string) {
+  const n = currentNight(now, windowSpec, tz);
+  return { ...n, at: new Date(n.start.getTime() + tenantOffsetMs(tenantId, parseWindow(windowSpec))) };
+}
+
+/** The next nightly start of a tenant after `now` (shown as nextRunAt). */
+export function nextNightlyRun(tenantId: string, now: Date, windowSpec: string, tz: string): Date {
+  const cur = nightlySlot(tenantId, now, windowSpec, tz);
+  if (cur.at > now) return cur.at;
+  const w = parseWindow(windowSpec);
+  const nextStart = zonedInstant(addDays(cur.night, 1), w.startMin, tz);
+  return new Date(nextStart.getTime() + tenantOffsetMs(tenantId, w));
+}
+
+export interface TickResult {
+  started: { tenantId: string; runId: string; trigger: string }[];
+  resumed: string[];
+}
+
+/** One scheduler tick: start due nightly runs (or catch up a missed night), and requeue runs whose worker died. */
+export async function tick(ctx: AppContext): Promise<TickResult> {
+  const now = ctx.clock.now();
+  const { SYNC_WINDOW, SYNC_TIMEZONE } = ctx.config;
+  const result: TickResult = { started: [], resumed: [] };
+  const { rows } = await ctx.db.pool.query(
+    `SELECT i.tenant_id,
+            (SELECT max(r.finished_at) FROM sync_runs r WHERE r.tenant_id = i.tenant_id AND r.mode = 'full' AND r.status = 'succeeded') AS last_full
+     FROM shopify_integrations i WHERE i.status = 'linked'`,
+  );
+  for (const r of rows) {
+    const slot = nightlySlot(r.tenant_id, now, SYNC_WINDOW, SYNC_TIMEZONE);
+    if (now < slot.at) continue;
+    const tenant = await getTenant(ctx.db.pool, r.tenant_id);
+    if (!tenant || !hasShopifyPlan(tenant)) {
+      if (tenant) await checkPlanForRuns(ctx, tenant);
+      continue;
+    }
+    const exists = await ctx.db.pool.query(`SELECT 1 FROM sync_runs WHERE tenant_id = $1 AND night = $2`, [r.tenant_id, slot.night]);
+    if (exists.rowCount) continue;
+    const full = !r.last_full || now.getTime() - new Date(r.last_full).getTime() >= syncSettings.fullEveryMs;
+    const trigger = now < slot.end ? 'nightly' : 'catch_up';
+    const { runId, joined } = await requestRun(ctx, r.tenant_id, { mode: full ? 'full' : 'incremental', trigger, night: slot.night });
+    if (!joined) result.started.push({ tenantId: r.tenant_id, runId, trigger });
+  }
+  // Runs whose worker stopped heartbeating go back to the queue; queued runs whose job was lost get a new one.
+  const stale = await ctx.db.pool.query(
+    `UPDATE sync_runs SET status = 'queued', worker_id = NULL
+     WHERE (status = 'running' AND heartbeat_at < $1) OR (status = 'queued' AND queued_at < $2)
+     RETURNING id`,
+    // A queued run normally waits for a worker or its retry backoff (≤ 16 min); after an hour its job is presumed lost.
+    [new Date(now.getTime() - syncSettings.staleMs), new Date(now.getTime() - 3600_000)],
+  );
+  for (const s of stale.rows) {
+    await sendJob(ctx.boss, syncRunJob, { runId: s.id });
+    result.resumed.push(s.id);
+  }
+  return result;
+}
+
+export const syncTickJob = defineJob({
+  name: 'shopify.sync-tick',
+  schema: z.object({}).passthrough(),
+  queue: { retryLimit: 0, expireInSeconds: 300 },
+  handler: async () => handleTick,
+});
+
+const handleTick: JobHandler<object> = async (_p, ctx) => {
+  const r = await tick(ctx);
+  if (r.started.length || r.resumed.length) ctx.log.info(r, 'sync scheduler tick');
+};
