@@ -59,6 +59,15 @@ export function customerById(withLastOrder: boolean): string {
   `;
 }
 
+/** Up to 250 customers by id in one call (webhook follow-ups, batched). https://shopify.dev/docs/api/admin-graphql/latest/queries/nodes */
+export function customersByIds(withLastOrder: boolean): string {
+  return /* GraphQL */ `
+    query KizunaCustomersByIds($ids: [ID!]!) {
+      nodes(ids: $ids) { ... on Customer { ${customerFields(withLastOrder)} } }
+    }
+  `;
+}
+
 /** The inner query of a bulk export; bulk queries page by themselves, so the connection takes no `first`. */
 export function bulkCustomersQuery(withLastOrder: boolean, filter?: string): string {
   const args = filter ? `(query: ${JSON.stringify(filter)})` : '';
@@ -141,6 +150,8 @@ export function allDocuments(): Record<string, string> {
     customersPage_withoutLastOrder: customersPage(false),
     customerById_withLastOrder: customerById(true),
     customerById_withoutLastOrder: customerById(false),
+    customersByIds_withLastOrder: customersByIds(true),
+    customersByIds_withoutLastOrder: customersByIds(false),
     BULK_RUN,
     BULK_STATUS,
     BULK_RUNNING,

@@ -1,0 +1,168 @@
+// Near real time, between nightly runs:
+//   - a friend whose email arrives (LIFF, import) is matched at once against the mirror — no waiting for the night;
+//   - Shopify webhooks (already verified and deduplicated into shopify_webhook_inbox by the HTTP route) are applied in small
+//     batches per tenant: the customers they name are re-read from Shopify (webhook payloads since 2025-01 lack tags, consent and
+//     order totals, and re-reading always yields the newest state, so out-of-order deliveries cannot regress anything), deletes mark
+//     the customer deleted and keep the imported values, and a purchasing summary's lastOrderId is kept when no newer one is known.
+import { z } from 'zod';
+import type { AppContext } from '../context.js';
+import { withTransaction } from '../db/index.js';
+import { defineJob, sendJob, type JobHandler } from '../jobs/define.js';
+import { onFriendEmailChanged } from '../crm/events.js';
+import { getTenant, hasShopifyPlan } from '../crm/tenants.js';
+import { clientForTenant, getIntegration, shopifyFieldIds } from '../shopify/integration.js';
+import { customersByIds } from '../shopify/queries.js';
+import { numericId, ShopifyCustomerSchema, type ShopifyCustomer } from './map.js';
+import { prepareCustomer, writeBatch, writeLinkedValues } from './write.js';
+
+async function activeIntegration(ctx: AppContext, tenantId: string) {
+  const integration = await getIntegration(ctx.db.pool, tenantId);
+  if (integration?.status !== 'linked') return null;
+  const tenant = await getTenant(ctx.db.pool, tenantId);
+  return tenant && hasShopifyPlan(tenant) ? integration : null;
+}
+
+/** Links a friend whose email was just acquired or changed to the customer in the mirror with that verified email. */
+export async function matchFriendFromMirror(ctx: AppContext, tenantId: string, friendId: number): Promise<boolean> {
+  if (!(await activeIntegration(ctx, tenantId))) return false;
+  const fieldIds = await shopifyFieldIds(ctx.db.pool, tenantId);
+  return withTransaction(ctx.db.pool, async (tx) => {
+    const { rows } = await tx.query(
+      `INSERT INTO shopify_links (tenant_id, friend_id, customer_id, matched_email, linked_at)
+       SELECT f.tenant_id, f.id, c.customer_id, c.email_matchable, $3
+       FROM friends f JOIN shopify_customers c ON c.tenant_id = f.tenant_id AND c.email_matchable = f.email_normalized AND c.deleted_at IS NULL
+       WHERE f.tenant_id = $1 AND f.id = $2
+       ORDER BY c.shopify_updated_at DESC LIMIT 1
+       ON CONFLICT (tenant_id, friend_id) DO NOTHING
+       RETURNING friend_id::text AS friend_id`,
+      [tenantId, friendId, ctx.clock.now()],
+    );
+    if (!rows[0]) return false;
+    await writeLinkedValues(tx, { tenantId, fieldIds, customerIds: [], friendIds: [rows[0].friend_id], now: ctx.clock.now() });
+    return true;
+  });
+}
+
+onFriendEmailChanged(async (event, ctx) => {
+  if (!event.newEmailNormalized) return;
+  const linked = await matchFriendFromMirror(ctx, event.tenantId, event.friendId);
+  if (linked) ctx.log.info({ tenantId: event.tenantId, friendId: event.friendId }, 'friend matched to a Shopify customer from the mirror');
+});
+
+// ------------------------------------------------------------------------------------------------------------- webhooks
+
+const drainPayload = z.object({ tenantId: z.string().uuid() });
+
+export const webhookDrainJob = defineJob({
+  name: 'shopify.webhook-drain',
+  schema: drainPayload,
+  queue: { retryLimit: 10, retryDelay: 15, retryBackoff: true, expireInSeconds: 600 },
+  handler: async () => handleDrain,
+});
+
+/** Asks a worker to apply the tenant's pending webhooks; several asks within a second collapse into one job. */
+export async function requestDrain(ctx: Pick<AppContext, 'boss'>, tenantId: string): Promise<void> {
+  await sendJob(ctx.boss, webhookDrainJob, { tenantId }, { singletonKey: tenantId, singletonSeconds: 1 });
+}
+
+const handleDrain: JobHandler<z.output<typeof drainPayload>> = async ({ tenantId }, ctx) => {
+  while ((await drainWebhooks(ctx, tenantId)) > 0) {
+    /* until the inbox is empty */
+  }
+};
+
+const TOPIC_DELETE = 'customers/delete';
+const TOPIC_SUMMARY = 'customers/purchasing_summary';
+
+/** Applies up to 200 pending deliveries of one tenant; returns how many were handled. */
+export async function drainWebhooks(ctx: AppContext, tenantId: string): Promise<number> {
+  const integration = await activeIntegration(ctx, tenantId);
+  if (!integration) {
+    // Unlinked (or plan gone): deliveries are acknowledged and ignored.
+    await ctx.db.pool.query(
+      `UPDATE shopify_webhook_inbox SET processed_at = $2, error = 'ignored: integration not active' WHERE tenant_id = $1 AND processed_at IS NULL`,
+      [tenantId, ctx.clock.now()],
+    );
+    return 0;
+  }
+  return withTransaction(ctx.db.pool, async (tx) => {
+    const { rows } = await tx.query(
+      `SELECT webhook_id, topic, customer_id::text AS customer_id, triggered_at, payload FROM shopify_webhook_inbox
+       WHERE tenant_id = $1 AND processed_at IS NULL ORDER BY received_at LIMIT 200 FOR UPDATE SKIP LOCKED`,
+      [tenantId],
+    );
+    if (!rows.length) return 0;
+    const now = ctx.clock.now();
+    const deletes = rows.filter((r) => r.topic === TOPIC_DELETE && r.customer_id);
+    const refresh = new Set(rows.filter((r) => r.topic !== TOPIC_DELETE && r.customer_id).map((r) => r.customer_id as string));
+    for (const d of deletes) refresh.delete(d.customer_id);
+
+    // Purchasing summaries carry the last order id, which read_customers alone cannot read from GraphQL.
+    for (const s of rows.filter((r) => r.topic === TOPIC_SUMMARY && r.customer_id)) {
+      const lastOrderId = numericId(s.payload?.lastOrderId);
+      const at = s.payload?.occurredAt ? new Date(s.payload.occurredAt) : (s.triggered_at ?? now);
+      await tx.query(
+        `UPDATE shopify_customers SET v_last_order_id = $3, last_order_source = 'webhook', last_order_at = $4
+         WHERE tenant_id = $1 AND customer_id = $2 AND (last_order_at IS NULL OR last_order_at < $4)`,
+        [tenantId, s.customer_id, lastOrderId, at],
+      );
+    }
+
+    if (deletes.length) {
+      await tx.query(
+        `WITH gone AS (
+           UPDATE shopify_customers SET deleted_at = $3 WHERE tenant_id = $1 AND customer_id = ANY($2::bigint[]) AND deleted_at IS NULL
+           RETURNING customer_id
+         )
+         UPDATE shopify_links l SET customer_deleted_at = $3 FROM gone WHERE l.tenant_id = $1 AND l.customer_id = gone.customer_id`,
+        [tenantId, deletes.map((d) => d.customer_id), now],
+      );
+    }
+
+    if (refresh.size) {
+      const fieldIds = await shopifyFieldIds(tx, tenantId);
+      const withLastOrder = integration.lastOrderSource === 'graphql';
+      const { client } = await clientForTenant(ctx, tenantId);
+      const ids = [...refresh];
+      const { data } = await client.graphql<{ nodes: (unknown | null)[] }>(
+        customersByIds(withLastOrder),
+        { ids: ids.map((id) => `gid://shopify/Customer/${id}`) },
+        ids.length * 7,
+      );
+      const found: ShopifyCustomer[] = [];
+      const missing: string[] = [];
+      data.nodes.forEach((n, i) => {
+        const parsed = n ? ShopifyCustomerSchema.safeParse(n) : null;
+        if (parsed?.success) found.push(parsed.data);
+        else missing.push(ids[i]!);
+      });
+      const { rows: known } = await tx.query(
+        `SELECT customer_id::text AS id, v_last_order_id, last_order_source FROM shopify_customers WHERE tenant_id = $1 AND customer_id = ANY($2::bigint[])`,
+        [tenantId, found.map((c) => c.legacyResourceId)],
+      );
+      const lastOrders = new Map(known.map((k) => [k.id as string, k]));
+      const prepared = found.map((c) => {
+        if (withLastOrder) return prepareCustomer(c);
+        if (Number(c.numberOfOrders) === 0) return prepareCustomer(c, { id: null, source: null });
+        const k = lastOrders.get(c.legacyResourceId);
+        return prepareCustomer(c, { id: k?.v_last_order_id ?? null, source: k?.last_order_source ?? null });
+      });
+      await writeBatch(tx, { tenantId, fieldIds, customers: prepared, now });
+      if (missing.length) {
+        await tx.query(
+          `WITH gone AS (
+             UPDATE shopify_customers SET deleted_at = $3 WHERE tenant_id = $1 AND customer_id = ANY($2::bigint[]) AND deleted_at IS NULL
+             RETURNING customer_id
+           )
+           UPDATE shopify_links l SET customer_deleted_at = $3 FROM gone WHERE l.tenant_id = $1 AND l.customer_id = gone.customer_id`,
+          [tenantId, missing, now],
+        );
+      }
+    }
+    await tx.query(`UPDATE shopify_webhook_inbox SET processed_at = $2 WHERE webhook_id = ANY($1::text[])`, [
+      rows.map((r) => r.webhook_id),
+      now,
+    ]);
+    return rows.length;
+  });
+}
