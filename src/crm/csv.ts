@@ -93,6 +93,9 @@ export function parseCsv(text: string): CsvRecord[] {
         endOfRecord = true;
       }
     }
+    // A quote error in a record that ran over several lines most likely comes from a quote never closed on its first line
+    // (the "closing" quote found later belongs to another line): report that line and go on with the next.
+    if (error === 'after-quote' && line > startLine) error = 'quote';
     if (error === 'quote') {
       out.push({ line: startLine, error: 'unclosed-quote' });
       // resume on the line after the one the record started on

@@ -149,32 +149,31 @@ async function importBatch(
 ): Promise<{ created: number; updated: number }> {
   const now = ctx.clock.now();
   return withTransaction(ctx.db.pool, async (client) => {
+    // Lock the existing rows first and remember their emails: the event needs the email before this import.
+    const { rows: before } = await client.query(
+      `SELECT line_user_id, email FROM friends WHERE tenant_id = $1 AND line_user_id = ANY($2::text[]) FOR UPDATE`,
+      [tenantId, batch.map((r) => r.lineUserId)],
+    );
+    const oldEmail = new Map<string, string | null>(before.map((r) => [r.line_user_id, r.email]));
     const { rows } = await client.query(
-      `WITH input AS (
-         SELECT * FROM unnest($2::text[], $3::text[], $4::text[]) AS u(line_user_id, display_name, email)
-       ), old AS (
-         SELECT f.line_user_id, f.email FROM friends f JOIN input i ON f.tenant_id = $1 AND f.line_user_id = i.line_user_id
-         FOR UPDATE OF f
-       ), up AS (
-         INSERT INTO friends AS f (tenant_id, line_user_id, display_name, status, email, email_normalized, email_acquired_at,
-                                   email_source, created_at, updated_at)
-         SELECT $1, i.line_user_id, i.display_name, 'active', i.email, lower(i.email),
-                CASE WHEN i.email IS NOT NULL THEN $5::timestamptz END, CASE WHEN i.email IS NOT NULL THEN 'import' END, $5, $5
-         FROM input i
-         ON CONFLICT (tenant_id, line_user_id) DO UPDATE SET
-           display_name = coalesce(EXCLUDED.display_name, f.display_name),
-           email = coalesce(EXCLUDED.email, f.email),
-           email_normalized = coalesce(EXCLUDED.email_normalized, f.email_normalized),
-           email_acquired_at = CASE WHEN EXCLUDED.email IS DISTINCT FROM f.email AND EXCLUDED.email IS NOT NULL THEN $5 ELSE f.email_acquired_at END,
-           email_source = CASE WHEN EXCLUDED.email IS DISTINCT FROM f.email AND EXCLUDED.email IS NOT NULL THEN 'import' ELSE f.email_source END,
-           updated_at = $5
-         WHERE (EXCLUDED.display_name IS NOT NULL AND EXCLUDED.display_name IS DISTINCT FROM f.display_name)
-            OR (EXCLUDED.email IS NOT NULL AND EXCLUDED.email IS DISTINCT FROM f.email)
-         RETURNING f.id, f.line_user_id, f.email, (xmax = 0) AS created
-       )
-       SELECT up.id, up.created, up.email AS new_email, old.email AS old_email FROM up LEFT JOIN old USING (line_user_id)`,
+      `INSERT INTO friends AS f (tenant_id, line_user_id, display_name, status, email, email_normalized, email_acquired_at,
+                                 email_source, created_at, updated_at)
+       SELECT $1, i.line_user_id, i.display_name, 'active', i.email, lower(i.email),
+              CASE WHEN i.email IS NOT NULL THEN $5::timestamptz END, CASE WHEN i.email IS NOT NULL THEN 'import' END, $5, $5
+       FROM unnest($2::text[], $3::text[], $4::text[]) AS i(line_user_id, display_name, email)
+       ON CONFLICT (tenant_id, line_user_id) DO UPDATE SET
+         display_name = coalesce(EXCLUDED.display_name, f.display_name),
+         email = coalesce(EXCLUDED.email, f.email),
+         email_normalized = coalesce(EXCLUDED.email_normalized, f.email_normalized),
+         email_acquired_at = CASE WHEN EXCLUDED.email IS DISTINCT FROM f.email AND EXCLUDED.email IS NOT NULL THEN $5 ELSE f.email_acquired_at END,
+         email_source = CASE WHEN EXCLUDED.email IS DISTINCT FROM f.email AND EXCLUDED.email IS NOT NULL THEN 'import' ELSE f.email_source END,
+         updated_at = $5
+       WHERE (EXCLUDED.display_name IS NOT NULL AND EXCLUDED.display_name IS DISTINCT FROM f.display_name)
+          OR (EXCLUDED.email IS NOT NULL AND EXCLUDED.email IS DISTINCT FROM f.email)
+       RETURNING f.id, f.line_user_id, f.email AS new_email, (xmax = 0) AS created`,
       [tenantId, batch.map((r) => r.lineUserId), batch.map((r) => r.displayName), batch.map((r) => r.email), now],
     );
+    for (const r of rows) r.old_email = oldEmail.get(r.line_user_id) ?? null;
     const changes = rows
       .filter((r) => r.new_email !== null && r.new_email !== r.old_email)
       .map((r) => ({ tenantId, friendId: r.id as number, oldEmail: r.old_email, newEmail: r.new_email, source: 'import' as const, at: now }));
