@@ -1,0 +1,54 @@
+// POST /webhooks/shopify/:tenantId — Shopify's deliveries for one tenant (see shopify/webhooks.ts and sync/realtime.ts).
+import type { FastifyInstance } from 'fastify';
+import { AppError, Codes } from '../../errors.js';
+import { isUuid } from '../../crm/tenants.js';
+import { storeDelivery, verifyShopifyHmac, webhookTarget } from '../../shopify/webhooks.js';
+import { requestDrain } from '../../sync/realtime.js';
+
+const TOPICS = new Set([
+  'customers/create',
+  'customers/update',
+  'customers/delete',
+  'customers/enable',
+  'customers/disable',
+  'customers/purchasing_summary',
+  'customers_email_marketing_consent/update',
+  'customers_marketing_consent/update',
+]);
+
+export default async function shopifyWebhookRoutes(app: FastifyInstance): Promise<void> {
+  // The signature covers the exact bytes: keep the body as a Buffer in this scope only.
+  app.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit: 1024 * 1024 }, (_req, body, done) => done(null, body));
+
+  app.post<{ Params: { tenantId: string } }>(
+    '/webhooks/shopify/:tenantId',
+    { schema: { hide: true }, logLevel: 'warn' },
+    async (req, reply) => {
+      const { tenantId } = req.params;
+      const target = isUuid(tenantId) ? await webhookTarget(app.ctx, tenantId) : null;
+      if (!target) throw new AppError(Codes.NOT_FOUND, 'No Shopify integration for this tenant.');
+      const body = req.body;
+      if (!Buffer.isBuffer(body)) throw new AppError(Codes.BAD_REQUEST, 'Expected a JSON body.');
+      if (!target.secret || !verifyShopifyHmac(body, target.secret, req.headers['x-shopify-hmac-sha256'])) {
+        throw new AppError(Codes.UNAUTHORIZED, 'X-Shopify-Hmac-Sha256 is missing or does not match.');
+      }
+      const webhookId = req.headers['x-shopify-webhook-id'];
+      const topic = req.headers['x-shopify-topic'];
+      if (typeof webhookId !== 'string' || !webhookId || typeof topic !== 'string') {
+        throw new AppError(Codes.BAD_REQUEST, 'X-Shopify-Webhook-Id and X-Shopify-Topic are required.');
+      }
+      // Unlinked, or a topic we do not use (e.g. a subscription left over): acknowledge so Shopify stops retrying, do nothing.
+      if (target.status !== 'linked' || !TOPICS.has(topic)) return reply.status(200).send({ ok: true, ignored: true });
+      const triggeredAt = req.headers['x-shopify-triggered-at'];
+      const fresh = await storeDelivery(app.ctx, {
+        tenantId,
+        webhookId,
+        topic,
+        triggeredAt: typeof triggeredAt === 'string' ? triggeredAt : undefined,
+        rawBody: body,
+      });
+      if (fresh) await requestDrain(app.ctx, tenantId);
+      return reply.status(200).send({ ok: true, duplicate: !fresh });
+    },
+  );
+}
