@@ -368,13 +368,19 @@ function queryRoot(shop: FakeShop) {
       return op ? bulkOperationView(op) : null;
     },
     bulkOperations: (args: ConnArgs) => {
-      let ops = shop.bulk.list();
-      for (const term of (args.query ?? '').split(/\s+/).filter(Boolean)) {
+      // `status:RUNNING OR status:CREATED`, `operation_type:QUERY`: groups joined by OR, terms within a group by AND.
+      const groups = (args.query ?? '')
+        .split(/\s+OR\s+/)
+        .map((g) => g.split(/\s+/).filter((t) => t && t !== 'AND'))
+        .filter((g) => g.length);
+      const matches = (o: BulkOperation, term: string) => {
         const [field, raw] = term.split(':');
         const value = (raw ?? '').replace(/^['"]|['"]$/g, '').toUpperCase();
-        if (field === 'status') ops = ops.filter((o) => o.status === value);
-        if (field === 'operation_type') ops = ops.filter(() => value === 'QUERY');
-      }
+        if (field === 'status') return o.status === value;
+        if (field === 'operation_type') return value === 'QUERY';
+        return true;
+      };
+      let ops = shop.bulk.list().filter((o) => !groups.length || groups.some((g) => g.every((t) => matches(o, t))));
       const key = args.sortKey === 'COMPLETED_AT' ? (o: BulkOperation) => o.completedAt ?? Infinity : (o: BulkOperation) => o.createdAt;
       ops.sort((a, b) => key(a) - key(b) || a.id - b.id);
       return connection(listPage(ops, args), bulkOperationView);
