@@ -11,12 +11,13 @@ import { getTenant } from '../crm/tenants.js';
 import { ShopifyCodes, ShopifyError } from '../shopify/errors.js';
 import { checkPlanForRuns, clientForTenant, shopifyFieldIds, type ClientOverrides } from '../shopify/integration.js';
 import { countCustomers, fetchCustomers, fetchLastOrderIds, updatedSinceFilter, type FetchCheckpoint } from './fetch.js';
-import { prepareCustomer, writeBatch, type BatchCounts, type PreparedCustomer } from './write.js';
+import { prepareCustomer, writeBatch, writeLinkedValues, type BatchCounts, type PreparedCustomer } from './write.js';
 import type { ShopifyCustomer } from './map.js';
 import { closeIncident, openIncident } from './incidents.js';
 
 export type RunMode = 'full' | 'incremental';
-export type RunTrigger = 'nightly' | 'manual' | 'link' | 'catch_up' | 'cli';
+/** `issue`: the mirror-only run after 発行 that feeds the match preview; every other run links and writes values. */
+export type RunTrigger = 'nightly' | 'manual' | 'link' | 'catch_up' | 'cli' | 'issue';
 
 export interface Run {
   id: string;
@@ -145,7 +146,13 @@ export async function requestRun(
     `SELECT id FROM sync_runs WHERE tenant_id = $1 AND status IN ('queued', 'running') ORDER BY queued_at LIMIT 1`,
     [tenantId],
   );
-  if (active.rows[0]) return { runId: active.rows[0].id, joined: true };
+  if (active.rows[0]) {
+    if (opts.trigger !== 'issue') {
+      // 連携 (or any real run) joining the mirror-only run after 発行: that run links from its next batch on.
+      await ctx.db.pool.query(`UPDATE sync_runs SET trigger = $2 WHERE id = $1 AND trigger = 'issue'`, [active.rows[0].id, opts.trigger]);
+    }
+    return { runId: active.rows[0].id, joined: true };
+  }
   // The night already has its run (finished): nothing new to do, report that one.
   const night = await ctx.db.pool.query(`SELECT id FROM sync_runs WHERE tenant_id = $1 AND night = $2`, [tenantId, opts.night ?? null]);
   if (night.rows[0]) return { runId: night.rows[0].id, joined: true };
@@ -259,7 +266,10 @@ async function runBody(ctx: AppContext, row: any, log: AppContext['log'], opts: 
     throw new AppError('PLAN_REQUIRED', 'エンタープライズプランとShopify連携オプションのご契約がないため、反映を停止しました。');
   }
   const { client, integration } = await clientForTenant(ctx, tenantId, opts.client);
-  if (integration.status !== 'linked') throw new AppError(ShopifyCodes.UNLINKED, '連携が解除されているため中止しました。');
+  let mirrorOnly = row.trigger === 'issue';
+  if (integration.status !== 'linked' && !(mirrorOnly && integration.status === 'issued')) {
+    throw new AppError(ShopifyCodes.UNLINKED, '連携が解除されているため中止しました。');
+  }
   const fieldIds = await shopifyFieldIds(ctx.db.pool, tenantId);
   const withLastOrder = integration.lastOrderSource === 'graphql';
   const sleep = opts.sleep ?? realSleep;
@@ -281,11 +291,16 @@ async function runBody(ctx: AppContext, row: any, log: AppContext['log'], opts: 
   let batchNo = 0;
   const batches = fetchCustomers({ client, withLastOrder, since, bulk: useBulk, resume: checkpoint, sleep, batchSize: opts.batchSize, log });
   for await (const batch of batches) {
-    const status = await ctx.db.pool.query(`SELECT status FROM shopify_integrations WHERE tenant_id = $1`, [tenantId]);
-    if (status.rows[0]?.status !== 'linked') throw new AppError(ShopifyCodes.UNLINKED, '連携が解除されたため中止しました。');
+    // Re-read each batch: 連携を解除 stops the run; 連携 during the mirror-only run after 発行 turns it into a linking run.
+    const state = await ctx.db.pool.query(
+      `SELECT i.status, r.trigger FROM shopify_integrations i JOIN sync_runs r ON r.tenant_id = i.tenant_id WHERE r.id = $1`,
+      [runId],
+    );
+    if (state.rows[0]?.status === 'unlinked') throw new AppError(ShopifyCodes.UNLINKED, '連携が解除されたため中止しました。');
+    mirrorOnly = state.rows[0]?.trigger === 'issue';
     const prepared = await prepareBatch(ctx, client, tenantId, batch.customers, withLastOrder);
     const counts = await withTransaction(ctx.db.pool, async (tx) => {
-      const c = await writeBatch(tx, { tenantId, fieldIds, customers: prepared, seenRunId: mode === 'full' ? runId : null, now: ctx.clock.now() });
+      const c = await writeBatch(tx, { tenantId, fieldIds, customers: prepared, seenRunId: mode === 'full' ? runId : null, now: ctx.clock.now(), link: !mirrorOnly });
       const maxUpdated = batch.customers.reduce<string | null>((m, x) => (!m || Date.parse(x.updatedAt) > Date.parse(m) ? x.updatedAt : m), null);
       await tx.query(
         `UPDATE sync_runs SET fetched = fetched + $2, matched = matched + $3, linked = linked + $4, updated = updated + $5,
@@ -301,7 +316,15 @@ async function runBody(ctx: AppContext, row: any, log: AppContext['log'], opts: 
     await opts.afterBatch?.(++batchNo);
   }
 
+  const final = await ctx.db.pool.query(`SELECT trigger FROM sync_runs WHERE id = $1`, [runId]);
+  mirrorOnly = final.rows[0]?.trigger === 'issue';
   await withTransaction(ctx.db.pool, async (tx) => {
+    if (!mirrorOnly) {
+      // Customers read before this run started linking (the mirror-only part of a run that 連携 joined), or matched by an email
+      // that arrived while the run was reading, are linked from the mirror now.
+      const linked = await linkAllFromMirror(tx, tenantId, fieldIds, ctx.clock.now());
+      if (linked) await tx.query(`UPDATE sync_runs SET linked = linked + $2 WHERE id = $1`, [runId, linked]);
+    }
     if (mode === 'full') {
       // Deleted in Shopify: in the mirror, not seen by this complete full run, and already known before it started (a customer
       // that arrived by webhook during the run is not "missing").
@@ -327,6 +350,22 @@ async function runBody(ctx: AppContext, row: any, log: AppContext['log'], opts: 
       [tenantId, runId],
     );
   });
+}
+
+/** Links every friend to the mirror customer with its verified email (friends already linked keep their customer). */
+export async function linkAllFromMirror(tx: import('pg').PoolClient, tenantId: string, fieldIds: number[], now: Date): Promise<number> {
+  const { rows } = await tx.query<{ friend_id: string }>(
+    `INSERT INTO shopify_links (tenant_id, friend_id, customer_id, matched_email, linked_at)
+     SELECT DISTINCT ON (f.id) f.tenant_id, f.id, c.customer_id, c.email_matchable, $2
+     FROM shopify_customers c JOIN friends f ON f.tenant_id = c.tenant_id AND f.email_normalized = c.email_matchable
+     WHERE c.tenant_id = $1 AND c.deleted_at IS NULL AND c.email_matchable IS NOT NULL
+     ORDER BY f.id, c.shopify_updated_at DESC
+     ON CONFLICT (tenant_id, friend_id) DO NOTHING
+     RETURNING friend_id::text AS friend_id`,
+    [tenantId, now],
+  );
+  if (rows.length) await writeLinkedValues(tx, { tenantId, fieldIds, customerIds: [], friendIds: rows.map((r) => r.friend_id), now });
+  return rows.length;
 }
 
 /** Maps a batch, filling 最終注文ID from REST for customers whose orders changed when GraphQL's lastOrder is not allowed. */

@@ -118,6 +118,8 @@ export interface WriteBatchInput {
   /** Full runs record every customer seen, to find the ones deleted in Shopify at the end. */
   seenRunId?: string | null;
   now: Date;
+  /** false: fill the mirror only (the run after 発行, which feeds the match preview before 連携); no links, no values. */
+  link?: boolean;
 }
 
 /** Runs steps 1–4 inside the caller's transaction; returns the batch's counts. */
@@ -157,7 +159,8 @@ export async function writeBatch(client: pg.PoolClient, input: WriteBatchInput):
     ]);
   }
 
-  const { rows: linkedRows } = await client.query<{ friend_id: string }>(
+  const link = input.link !== false;
+  const { rows: linkedRows } = !link ? { rows: [] as { friend_id: string }[] } : await client.query<{ friend_id: string }>(
     `INSERT INTO shopify_links (tenant_id, friend_id, customer_id, matched_email, linked_at)
      SELECT $1, f.id, s.customer_id, s.email_matchable, $2
      FROM sync_stage s JOIN friends f ON f.tenant_id = $1 AND f.email_normalized = s.email_matchable
@@ -167,7 +170,7 @@ export async function writeBatch(client: pg.PoolClient, input: WriteBatchInput):
     [tenantId, now],
   );
 
-  const updated = await writeLinkedValues(client, {
+  const updated = !link ? 0 : await writeLinkedValues(client, {
     tenantId,
     fieldIds,
     customerIds: changed.map((r) => r.customer_id),
