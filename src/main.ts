@@ -12,6 +12,7 @@ import { startBoss, startWorkers } from './jobs/index.js';
 import { createLogger, type Logger } from './log.js';
 import { buildServer } from './web/server.js';
 import { loadSecretBox, verifySecretKey } from './security/secrets.js';
+import { announceFirstOperator } from './crm/first-operator.js';
 
 export const workerId = `${os.hostname()}:${process.pid}`;
 
@@ -69,8 +70,15 @@ async function boot(
   }
 }
 
-export function serve(options: { config?: Config; clock?: Clock } = {}): Promise<Running> {
-  return boot('serve', { ...options, exclusive: true, migrate: true, schedule: true, work: true, web: true });
+export async function serve(options: { config?: Config; clock?: Clock } = {}): Promise<Running> {
+  const running = await boot('serve', { ...options, exclusive: true, migrate: true, schedule: true, work: true, web: true });
+  try {
+    await announceFirstOperator(running.ctx);
+  } catch (e) {
+    await running.stop();
+    throw e;
+  }
+  return running;
 }
 
 export function worker(options: { config?: Config; clock?: Clock } = {}): Promise<Running> {

@@ -4,7 +4,10 @@ import { ConfigError } from '../config.js';
 import { DataDirInUseError } from '../db/embedded.js';
 import { AppError } from '../errors.js';
 import { SecretKeyMismatchError } from '../security/secrets.js';
+import { register as registerFriends } from './commands/friends.js';
+import { register as registerOperator } from './commands/operator.js';
 import { register as registerServe } from './commands/serve.js';
+import { register as registerTenant } from './commands/tenant.js';
 
 const program = new Command();
 program
@@ -14,6 +17,9 @@ program
   .exitOverride();
 
 registerServe(program);
+registerTenant(program);
+registerOperator(program);
+registerFriends(program);
 
 function reason(e: unknown): string {
   if (e instanceof ConfigError) return `Invalid environment: ${e.problems.join('; ')}`;

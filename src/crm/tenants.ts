@@ -59,6 +59,13 @@ export const tenantUpdateSchema = z.object({
 });
 export type TenantUpdateInput = z.input<typeof tenantUpdateSchema>;
 
+/** Parses with a schema; bad input becomes one readable VALIDATION_FAILED (for the CLI's one-line reason as much as the API). */
+function parseInput<T extends z.ZodType>(schema: T, input: unknown): z.output<T> {
+  const r = schema.safeParse(input);
+  if (r.success) return r.data;
+  throw new AppError(Codes.VALIDATION_FAILED, r.error.issues.map((i) => `${i.path.join('.') || 'input'}: ${i.message}`).join('; '));
+}
+
 const COLUMNS = `id, name, plan, options, notify_emails, line_channel_id, line_login_channel_id, liff_id,
   line_channel_secret_enc IS NOT NULL AS has_secret, line_access_token_enc IS NOT NULL AS has_token, created_at`;
 
@@ -94,7 +101,7 @@ export async function createTenant(
   input: TenantCreateInput,
   db: Queryable = ctx.db.pool,
 ): Promise<{ tenant: Tenant; apiToken: string }> {
-  const t = tenantCreateSchema.parse(input);
+  const t = parseInput(tenantCreateSchema, input);
   const apiToken = generateApiToken();
   const { rows } = await db.query(
     `INSERT INTO tenants (name, plan, options, notify_emails, line_channel_id, line_channel_secret_enc, line_access_token_enc,
@@ -117,7 +124,7 @@ export async function createTenant(
 }
 
 export async function updateTenant(ctx: Pick<AppContext, 'db' | 'secrets' | 'clock'>, id: string, input: TenantUpdateInput): Promise<Tenant> {
-  const t = tenantUpdateSchema.parse(input);
+  const t = parseInput(tenantUpdateSchema, input);
   const sets: string[] = [];
   const values: unknown[] = [];
   const set = (col: string, v: unknown) => {
