@@ -1,16 +1,16 @@
 // A development Shopify on one hand-driven clock shared with Kizuna: the client's "sleep" moves that clock, so waiting for the
 // cost bucket, Retry-After, backoff and token expiry happen instantly and deterministically.
-import { manualClock, startFakeShopify, type FakeShopify, type FakeShopifyOptions } from '../../src/dev/shopify/index.js';
+import { startFakeShopify, type FakeShopify, type FakeShopifyOptions } from '../../src/dev/shopify/index.js';
 import type { FakeShop } from '../../src/dev/shopify/shop.js';
-import type { Clock } from '../../src/clock.js';
+import { ManualClock } from '../../src/clock.js';
 import { ShopifyClient } from '../../src/shopify/client.js';
 import { ClientCredentialsToken, staticToken, type AccessTokenSource } from '../../src/shopify/credentials.js';
 
 export interface ShopifyHarness {
   fake: FakeShopify;
   shop: FakeShop;
-  /** The shared clock, as Kizuna's Clock. */
-  clock: Clock & { advance(ms: number): void; set(t: string | number | Date): void };
+  /** The shared clock (Kizuna's ManualClock; the fake reads it too). */
+  clock: ManualClock;
   sleeps: number[];
   sleep: (ms: number) => Promise<void>;
   client(opts?: { token?: AccessTokenSource; maxAttempts?: number; timeoutMs?: number }): ShopifyClient;
@@ -18,19 +18,14 @@ export interface ShopifyHarness {
   close(): Promise<void>;
 }
 
-export async function shopifyHarness(options: FakeShopifyOptions & { start?: string } = {}): Promise<ShopifyHarness> {
-  const mc = manualClock(options.start ?? '2026-11-28T03:00:00Z');
-  const fake = await startFakeShopify({ now: mc.now, ...options });
+export async function shopifyHarness(options: FakeShopifyOptions & { start?: string; clock?: ManualClock } = {}): Promise<ShopifyHarness> {
+  const clock = options.clock ?? new ManualClock(options.start ?? '2026-11-28T03:00:00Z');
+  const fake = await startFakeShopify({ now: () => clock.now().getTime(), ...options });
   const shop = fake.shop(fake.shops()[0]!.domain);
   const sleeps: number[] = [];
-  const clock = {
-    now: () => new Date(mc.now()),
-    advance: (ms: number) => void mc.advance(ms),
-    set: (t: string | number | Date) => mc.set(t),
-  };
   const sleep = async (ms: number) => {
     sleeps.push(ms);
-    mc.advance(ms);
+    clock.advance(ms);
   };
   const endpoint = { shop: shop.domain, apiVersion: '2026-04', apiOrigin: fake.origin };
   return {

@@ -1,0 +1,97 @@
+// A whole world for sync tests: the development Shopify and Kizuna on one ManualClock, a tenant on the enterprise plan with the
+// Shopify option, friends with emails, and shortcuts for 発行 / 連携 and for running a sync in the foreground.
+import type { CustomerInput } from '../../src/dev/shopify/shop.js';
+import type { FakeShopifyOptions } from '../../src/dev/shopify/index.js';
+import { createTenant, type Tenant } from '../../src/crm/tenants.js';
+import { recordFollow, setFriendEmail } from '../../src/crm/friends.js';
+import { issueCredentials, linkIntegration } from '../../src/shopify/integration.js';
+import { SHOPIFY_FIELDS } from '../../src/shopify/fields.js';
+import { executeRun, requestRun, type ExecuteOptions, type Run, type RunMode } from '../../src/sync/runs.js';
+import { createTestApp, type TestApp } from './app.js';
+import { shopifyHarness, type ShopifyHarness } from './shopify.js';
+
+export interface SyncWorld {
+  h: ShopifyHarness;
+  t: TestApp;
+  tenant: Tenant;
+  apiToken: string;
+  addFriend(email: string | null, lineUserId?: string): Promise<number>;
+  issue(kind?: 'access_token' | 'client_credentials'): Promise<void>;
+  link(): Promise<void>;
+  /** Requests a run and executes it here, in the foreground, with the shared clock's sleep. */
+  sync(mode?: RunMode, opts?: ExecuteOptions): Promise<Run>;
+  execute(runId: string, opts?: ExecuteOptions): Promise<Run>;
+  /** A friend's Shopify values by field key (only fields that have a value). */
+  values(friendId: number): Promise<Record<string, string>>;
+  close(): Promise<void>;
+}
+
+let seq = 0;
+export function lineUserId(): string {
+  seq++;
+  return 'U' + seq.toString(16).padStart(32, '0');
+}
+
+export async function syncWorld(
+  opts: { shopify?: FakeShopifyOptions; customers?: CustomerInput[]; env?: Record<string, string>; work?: boolean; notify?: string[] } = {},
+): Promise<SyncWorld> {
+  const h = await shopifyHarness({ customers: 0, ...opts.shopify });
+  if (opts.customers) h.shop.serveCustomers(opts.customers);
+  const t = await createTestApp({ env: { SHOPIFY_API_ORIGIN: h.fake.origin, ...opts.env }, clock: h.clock, work: opts.work });
+  const { tenant, apiToken } = await createTenant(t.ctx, {
+    name: 'テスト商店',
+    plan: 'enterprise',
+    options: ['shopify'],
+    notifyEmails: opts.notify ?? ['ops@example.jp'],
+  });
+  const clientOpts = { sleep: h.sleep, random: () => 0.5, timeoutMs: 1_000 };
+  const execute = (runId: string, o: ExecuteOptions = {}) => executeRun(t.ctx, runId, { sleep: h.sleep, client: clientOpts, ...o });
+  return {
+    h,
+    t,
+    tenant,
+    apiToken,
+    async addFriend(email, id = lineUserId()) {
+      const { friendId } = await recordFollow(t.ctx.db.pool, tenant.id, id, h.clock.now());
+      if (email !== null) await setFriendEmail(t.ctx, tenant.id, friendId, email, 'liff');
+      return friendId;
+    },
+    async issue(kind = 'access_token') {
+      const c = h.shop.credentials();
+      await issueCredentials(
+        t.ctx,
+        tenant,
+        kind === 'access_token'
+          ? { storeDomain: h.shop.domain, accessToken: c.accessToken }
+          : { storeDomain: h.shop.domain, clientId: c.clientId, clientSecret: c.clientSecret },
+        clientOpts,
+      );
+    },
+    async link() {
+      await linkIntegration(t.ctx, tenant, async () => undefined);
+    },
+    async sync(mode = 'full', o = {}) {
+      const { runId } = await requestRun(t.ctx, tenant.id, { mode, trigger: 'manual', enqueue: false });
+      return execute(runId, o);
+    },
+    execute,
+    async values(friendId) {
+      const { rows } = await t.ctx.db.pool.query(
+        `SELECT f.key, coalesce(v.value_text, v.value_number::text, v.value_date::text) AS v
+         FROM custom_values v JOIN custom_fields f ON f.id = v.field_id JOIN custom_categories c ON c.id = f.category_id
+         WHERE v.tenant_id = $1 AND v.friend_id = $2 AND c.key = 'shopify'`,
+        [tenant.id, friendId],
+      );
+      const out: Record<string, string> = {};
+      for (const k of SHOPIFY_FIELDS.map((f) => f.key)) {
+        const r = rows.find((x) => x.key === k);
+        if (r) out[k] = r.v;
+      }
+      return out;
+    },
+    async close() {
+      await t.close();
+      await h.close();
+    },
+  };
+}
