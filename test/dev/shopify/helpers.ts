@@ -35,7 +35,13 @@ export async function harness(options: FakeShopifyOptions = {}): Promise<Harness
       body: JSON.stringify({ query, variables }),
     });
     const text = await res.text();
-    return { status: res.status, headers: res.headers, body: JSON.parse(text) };
+    let body: unknown = text;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      /* a fault's HTML or cut-off body stays text */
+    }
+    return { status: res.status, headers: res.headers, body };
   };
   const rest: Harness['rest'] = async (path, opts = {}) => {
     const target = opts.shop ? fake.shop(opts.shop) : shop;
