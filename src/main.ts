@@ -9,6 +9,8 @@ import type { AppContext } from './context.js';
 import { openDatabase, type Database } from './db/index.js';
 import { migrate } from './db/migrate.js';
 import { startBoss, startWorkers } from './jobs/index.js';
+import { sendJob } from './jobs/define.js';
+import { syncTickJob } from './sync/schedule.js';
 import { createLogger, type Logger } from './log.js';
 import { buildServer } from './web/server.js';
 import { loadSecretBox, verifySecretKey } from './security/secrets.js';
@@ -56,6 +58,7 @@ async function boot(
     cleanup.push(() => boss.stop({ graceful: true, wait: true, timeout: 20_000 }));
     const ctx: AppContext = { config, db, boss, log, clock: opts.clock ?? systemClock, workerId, secrets };
     if (opts.work) await startWorkers(ctx, config.WORKER_POLL_SECONDS, config.WORKER_CONCURRENCY);
+    if (opts.schedule) await startScheduler(ctx);
     let url: string | undefined;
     if (opts.web) {
       const app = await buildServer(ctx);
@@ -68,6 +71,15 @@ async function boot(
     await unwind(cleanup, log);
     throw e;
   }
+}
+
+/**
+ * The scheduler: a tick every minute (pg-boss cron, one per deployment however many processes run it) starts due nightly runs
+ * and resumes runs whose worker died; one tick right away catches up a night missed while the service was down.
+ */
+async function startScheduler(ctx: AppContext): Promise<void> {
+  await ctx.boss.schedule(syncTickJob.name, '* * * * *', {}, { tz: 'UTC', singletonKey: 'tick' });
+  await sendJob(ctx.boss, syncTickJob, {}, { singletonKey: 'startup-tick', singletonSeconds: 60 });
 }
 
 export async function serve(options: { config?: Config; clock?: Clock } = {}): Promise<Running> {

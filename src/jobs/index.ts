@@ -7,9 +7,12 @@ import type { JobDefinition } from './define.js';
 import { sendMailJob } from '../notify/mail.js';
 import { friendEmailChangedJob } from '../crm/events.js';
 import { fetchProfileJob } from '../crm/line-friends.js';
+import { syncRunJob } from '../sync/runs.js';
+import { syncTickJob } from '../sync/schedule.js';
+import { webhookDrainJob } from '../sync/realtime.js';
 
 /** Every job Kizuna knows. Domains append theirs here. */
-export const jobs: JobDefinition<any>[] = [sendMailJob, friendEmailChangedJob, fetchProfileJob];
+export const jobs: JobDefinition<any>[] = [sendMailJob, friendEmailChangedJob, fetchProfileJob, syncRunJob, syncTickJob, webhookDrainJob];
 
 export interface BossOptions {
   url: string;

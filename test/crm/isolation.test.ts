@@ -22,7 +22,8 @@ describe('tenant isolation', () => {
   beforeAll(async () => {
     t = await createTestApp();
     a = await makeTenant(t, { name: `${MARK} brand`, plan: 'enterprise', options: ['shopify'] });
-    b = await makeTenant(t);
+    // B has the Shopify plan too, so the integration routes answer B (not 403 PLAN_REQUIRED) and isolation is what is tested.
+    b = await makeTenant(t, { plan: 'enterprise', options: ['shopify'] });
     const aLine = lineUserId('tenant-a-friend');
     const aFriend = await makeFriend(t, a.id, { lineUserId: aLine, displayName: `${MARK} 名前`, email: `${MARK.toLowerCase()}@example.jp` });
     // (A's LINE user id is not a marker: B's import below legitimately gives B a friend with the same one)
@@ -36,6 +37,12 @@ describe('tenant isolation', () => {
       { friendId: aFriend, fieldId: Number(field.id), value: `${MARK} 値` },
       { friendId: aFriend, fieldId: ro.fields[0]!.id, value: 4242 },
     ]);
+    const run = await t.ctx.db.pool.query(
+      `INSERT INTO sync_runs (tenant_id, mode, trigger, status, error_code, error_message, queued_at, finished_at)
+       VALUES ($1, 'full', 'manual', 'failed', 'SHOPIFY_UNAVAILABLE', $2, now(), now()) RETURNING id`,
+      [a.id, `${MARK} run`],
+    );
+    aIds.run = [run.rows[0].id];
     aIds.friend = [String(aFriend)];
     aIds.category = [String(cat.id), String(ro.id)];
     aIds.field = [String(field.id), String(ro.fields[0]!.id)];
@@ -60,6 +67,9 @@ describe('tenant isolation', () => {
       values: await q(`SELECT * FROM custom_values WHERE tenant_id = $1 ORDER BY field_id, friend_id`),
       emailEvents: await q(`SELECT * FROM friend_email_events WHERE tenant_id = $1 ORDER BY id`),
       operators: await q(`SELECT * FROM operators WHERE tenant_id = $1 ORDER BY id`),
+      shopify: await q(`SELECT * FROM shopify_integrations WHERE tenant_id = $1`),
+      runs: await q(`SELECT * FROM sync_runs WHERE tenant_id = $1 ORDER BY id`),
+      links: await q(`SELECT * FROM shopify_links WHERE tenant_id = $1 ORDER BY friend_id`),
     };
   }
 
@@ -69,6 +79,7 @@ describe('tenant isolation', () => {
     if (param === 'fieldId' || before === 'fields') return aIds.field!;
     if (before === 'friends') return aIds.friend!;
     if (before === 'categories') return aIds.category!;
+    if (before === 'runs') return aIds.run!;
     return Object.values(aIds).flat(); // an unknown resource: at least every id A has
   }
 

@@ -9,6 +9,8 @@ import friends from './friends.js';
 import health from './health.js';
 import liff from './liff.js';
 import lineWebhook from './line-webhook.js';
+import shopify from './shopify.js';
+import shopifyWebhooks from './shopify-webhooks.js';
 import ui from './ui.js';
 
-export const routes: FastifyPluginAsync[] = [crm, health, friends, customData, lineWebhook, liff, liffAssets, ui];
+export const routes: FastifyPluginAsync[] = [crm, health, friends, customData, lineWebhook, liff, liffAssets, shopify, shopifyWebhooks, ui];
