@@ -2,7 +2,7 @@
 // then run in the background page by page into a JSONL file that this same server serves at the operation's `url`.
 // Every node of a nested connection becomes its own line carrying `__parentId`. Faults (FAILED, partial data, EXPIRED,
 // a truncated download) are armed by count from the scenario API.
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { getNamedType, isObjectType, Kind, type DocumentNode, type GraphQLObjectType, type SelectionSetNode } from 'graphql';
@@ -240,10 +240,12 @@ export class BulkRunner {
         const data = page.result.data as Record<string, unknown>;
         let roots = rootNodes(data[plan.rootKey], plan.root);
         if (failure === 'PARTIAL') roots = roots.slice(0, Math.ceil(roots.length / 2));
+        const lines: string[] = [];
         for (const node of roots) {
           op.rootObjectCount++;
-          op.objectCount += await writeNode(out, node, plan.root, null);
+          op.objectCount += linesOf(node, plan.root, null, lines);
         }
+        if (!out.write(lines.join(''))) await new Promise<void>((r) => out.once('drain', () => r()));
         if (failure === 'FAILED' || failure === 'PARTIAL') {
           failed = failure === 'PARTIAL' ? 'TIMEOUT' : 'INTERNAL_SERVER_ERROR';
           break;
@@ -307,18 +309,19 @@ function nodesOf(value: unknown, nodesKey: string | null, edgesKey: string | nul
   return [];
 }
 
-/** Writes a node without its nested connections, then each nested node on its own line pointing back with `__parentId`. */
-async function writeNode(out: WriteStream, node: Record<string, unknown>, shape: Shape, parentId: string | null): Promise<number> {
-  const line: Record<string, unknown> = {};
-  const nested = new Set(shape.connections.map((c) => c.key));
-  for (const [k, v] of Object.entries(node)) if (!nested.has(k)) line[k] = v;
-  if (parentId !== null) line.__parentId = parentId;
+/** A node without its nested connections as one line, then each nested node on its own line pointing back with `__parentId`. */
+function linesOf(node: Record<string, unknown>, shape: Shape, parentId: string | null, out: string[]): number {
+  let line: Record<string, unknown> = node;
+  if (shape.connections.length || parentId !== null) {
+    line = {};
+    const nested = new Set(shape.connections.map((c) => c.key));
+    for (const [k, v] of Object.entries(node)) if (!nested.has(k)) line[k] = v;
+    if (parentId !== null) line.__parentId = parentId;
+  }
+  out.push(`${JSON.stringify(line)}\n`);
   let count = 1;
-  if (!out.write(`${JSON.stringify(line)}\n`)) await new Promise<void>((r) => out.once('drain', () => r()));
   for (const c of shape.connections) {
-    for (const child of nodesOf(node[c.key], c.nodesKey, c.edgesKey, c.nodeKey)) {
-      count += await writeNode(out, child, c.child, String(node.id));
-    }
+    for (const child of nodesOf(node[c.key], c.nodesKey, c.edgesKey, c.nodeKey)) count += linesOf(child, c.child, String(node.id), out);
   }
   return count;
 }

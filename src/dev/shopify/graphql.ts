@@ -16,7 +16,7 @@ import {
   type ExecutionResult,
   type FragmentDefinitionNode,
   type GraphQLFieldResolver,
-  type OperationDefinitionNode,
+  type GraphQLObjectType,
   type Source,
 } from 'graphql';
 import { actualCost, MAX_SINGLE_QUERY_COST, requestedCost, type CostInput } from './cost.js';
@@ -131,26 +131,48 @@ const NOT_SERVED = 'FAKE_SHOPIFY_NOT_IMPLEMENTED';
  * Reads `source[field]` (calling it with the arguments when it is a function) once the field's access scope is granted.
  * A field the fake has no data for is an explicit error rather than a silent null, so a test never passes by accident.
  */
+interface FieldInfo {
+  needs: string[][];
+  abstract: boolean;
+}
+
+// Per schema field, computed once: resolving a bulk export asks this for every field of every customer.
+const fieldInfo = new WeakMap<object, Map<string, FieldInfo>>();
+
+function infoFor(parentType: GraphQLObjectType, fieldName: string, returnType: Parameters<typeof requiredScopes>[2]): FieldInfo {
+  let fields = fieldInfo.get(parentType);
+  if (!fields) fieldInfo.set(parentType, (fields = new Map()));
+  let info = fields.get(fieldName);
+  if (!info) {
+    info = { needs: requiredScopes(parentType.name, fieldName, returnType), abstract: isAbstractType(getNamedType(returnType)) };
+    fields.set(fieldName, info);
+  }
+  return info;
+}
+
+/**
+ * Reads `source[field]` (calling it with the arguments when it is a function) once the field's access scope is granted.
+ * A field the fake has no data for is an explicit error rather than a silent null, so a test never passes by accident.
+ */
 export const fieldResolver: GraphQLFieldResolver<unknown, ExecContext> = (source, args, ctx, info) => {
-  const needs = requiredScopes(info.parentType.name, info.fieldName, info.returnType);
-  const path = pathArray(info.path as never);
+  const { needs, abstract } = infoFor(info.parentType, info.fieldName, info.returnType);
   for (const anyOf of needs) {
-    if (!anyOf.some((s) => ctx.granted.has(s))) throw accessDenied(info.fieldName, info.fieldNodes, path);
+    if (!anyOf.some((s) => ctx.granted.has(s))) throw accessDenied(info.fieldName, info.fieldNodes, pathArray(info.path as never));
   }
   const obj = source as Record<string, unknown>;
-  if (!(info.fieldName in obj) || obj[info.fieldName] === undefined) {
+  const value = obj[info.fieldName];
+  if (value === undefined) {
     throw new GraphQLError(`The development Shopify does not serve ${info.parentType.name}.${info.fieldName}.`, {
       nodes: info.fieldNodes,
-      path,
+      path: pathArray(info.path as never),
       extensions: { code: NOT_SERVED },
     });
   }
-  const value = obj[info.fieldName];
   const result = typeof value === 'function' ? (value as (a: unknown, c: ExecContext, i: unknown) => unknown).call(obj, args, ctx, info) : value;
   // Through `node`/`nodes` an abstract field can return a protected type; its own scope applies.
-  if (isAbstractType(getNamedType(info.returnType)) && result && typeof result === 'object' && '__typename' in result) {
+  if (abstract && result && typeof result === 'object' && '__typename' in result) {
     const scopes = adminSchema().typeScopes.get(String((result as { __typename: string }).__typename));
-    if (scopes && !scopes.some((s) => ctx.granted.has(s))) throw accessDenied(info.fieldName, info.fieldNodes, path);
+    if (scopes && !scopes.some((s) => ctx.granted.has(s))) throw accessDenied(info.fieldName, info.fieldNodes, pathArray(info.path as never));
   }
   return result;
 };
@@ -324,7 +346,13 @@ function appInstallationView(shop: FakeShop) {
   };
 }
 
+/** A malformed id is an error; a well-formed id of another type or of nothing simply finds nothing. */
+function assertGid(id: string): void {
+  if (!/^gid:\/\/shopify\/\w+\/\d+/.test(id)) throw new GraphQLError(`Invalid global id '${id}'`, { extensions: { code: 'argumentLiteralsIncompatible', typeName: 'CoercionError' } });
+}
+
 function nodeById(shop: FakeShop, ctx: ExecContext, id: string): unknown {
+  assertGid(id);
   const customerId = parseGid(id, 'Customer');
   if (customerId !== null) {
     const c = shop.store.get(customerId);
@@ -340,7 +368,6 @@ function nodeById(shop: FakeShop, ctx: ExecContext, id: string): unknown {
     const sub = shop.webhooks.subscription(subId);
     return sub ? webhookSubscriptionView(sub) : null;
   }
-  if (!/^gid:\/\/shopify\/\w+\/\d+/.test(id)) throw new GraphQLError(`Invalid global id '${id}'`, { extensions: { code: 'argumentLiteralsIncompatible', typeName: 'CoercionError' } });
   return null;
 }
 
@@ -350,9 +377,9 @@ function queryRoot(shop: FakeShop) {
     currentAppInstallation: () => appInstallationView(shop),
     customers: customersField(shop),
     customer: ({ id }: { id: string }, ctx: ExecContext) => {
+      assertGid(id);
       const n = parseGid(id, 'Customer');
-      if (n === null) return nodeById(shop, ctx, id) && null;
-      const c = shop.store.get(n);
+      const c = n === null ? undefined : shop.store.get(n);
       return c ? customerView(c, ctx.now) : null;
     },
     customersCount: ({ query, limit }: { query?: string | null; limit?: number | null }, ctx: ExecContext, info: { path: unknown }) => {
@@ -540,4 +567,3 @@ export function executeBulkPage(
   return { result, last: ctx.bulk!.last, hasNext: ctx.bulk!.hasNext };
 }
 
-export type { OperationDefinitionNode };

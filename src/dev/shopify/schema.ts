@@ -7,8 +7,6 @@ import { fileURLToPath } from 'node:url';
 import {
   buildClientSchema,
   getNamedType,
-  isListType,
-  isNonNullType,
   isObjectType,
   type GraphQLNamedType,
   type GraphQLObjectType,
@@ -82,11 +80,6 @@ export function connectionNodeType(type: GraphQLObjectType): GraphQLNamedType {
 
 export function isEdgeType(type: GraphQLNamedType): type is GraphQLObjectType {
   return isObjectType(type) && type.name.endsWith('Edge') && 'node' in type.getFields() && 'cursor' in type.getFields();
-}
-
-export function unwrapsToList(type: GraphQLOutputType): boolean {
-  const inner = isNonNullType(type) ? type.ofType : type;
-  return isListType(inner);
 }
 
 /**

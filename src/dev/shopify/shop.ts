@@ -5,7 +5,7 @@ import { LeakyBucket, type BucketSettings, type ThrottleStatus } from './bucket.
 import { BulkRunner, type BulkFailure, type BulkOperation } from './bulk.js';
 import { FaultQueue, type Fault } from './faults.js';
 import { CustomerGenerator, type Address, type CustomerRecord } from './generator.js';
-import { ADMIN_API_VERSION } from './schema.js';
+import { ADMIN_API_VERSION, expandScopes } from './schema.js';
 import { tzOffsetMs } from './search.js';
 import {
   localDateTime,
@@ -178,12 +178,7 @@ export class FakeShop {
   }
 
   grantedScopes(): Set<string> {
-    const out = new Set<string>();
-    for (const s of this.scopes) {
-      out.add(s);
-      if (s.startsWith('write_')) out.add(`read_${s.slice('write_'.length)}`);
-    }
-    return out;
+    return expandScopes(this.scopes);
   }
 
   timezoneOffsetMinutes(): number {
