@@ -8,6 +8,8 @@ import { register as registerFriends } from './commands/friends.js';
 import { register as registerOperator } from './commands/operator.js';
 import { register as registerServe } from './commands/serve.js';
 import { register as registerTenant } from './commands/tenant.js';
+import { register as registerShopify } from './commands/shopify.js';
+import { register as registerFakeShopify } from './commands/fake-shopify.js';
 
 const program = new Command();
 program
@@ -20,6 +22,8 @@ registerServe(program);
 registerTenant(program);
 registerOperator(program);
 registerFriends(program);
+registerShopify(program);
+registerFakeShopify(program);
 
 function reason(e: unknown): string {
   if (e instanceof ConfigError) return `Invalid environment: ${e.problems.join('; ')}`;
