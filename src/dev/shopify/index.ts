@@ -42,7 +42,7 @@ export interface FakeShopify {
   /** The GraphQL endpoint of the pinned API version on this origin. */
   url: string;
   port: number;
-  /** A hosted store by domain (`kizuna-dev` or `kizuna-dev.myshopify.com`); throws if unknown. */
+  /** A hosted store by domain (`kizuna-dev` or `kizuna-dev.myshopify.com`), the first one without; throws if unknown. */
   shop(domain?: string): FakeShop;
   shops(): FakeShop[];
   addShop(opts: ShopOptions): FakeShop;
@@ -91,8 +91,8 @@ export async function startFakeShopify(options: FakeShopifyOptions = {}): Promis
     origin: '',
     url: '',
     port: 0,
-    shop: (domain = DEFAULT_SHOP) => {
-      const s = findShop(domain);
+    shop: (domain) => {
+      const s = domain === undefined ? shops.values().next().value : findShop(domain);
       if (!s) throw new Error(`the fake Shopify hosts no shop ${domain} (hosted: ${[...shops.keys()].join(', ')})`);
       return s;
     },
