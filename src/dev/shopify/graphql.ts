@@ -482,24 +482,19 @@ export function handleGraphql(shop: FakeShop, request: GraphqlRequest): GraphqlO
     actualQueryCost: actual,
     throttled,
   });
-  if (typeof request.query !== 'string' || !request.query.trim()) {
-    return outcome({ errors: [{ message: 'No query string was present' }], extensions: { cost: costExtension(shop, 0, 0) } }, 0, 0);
-  }
+  // Refused before pricing: nothing is charged, the answer still reports the bucket.
+  const refuse = (errors: unknown[]) => outcome({ errors, extensions: { cost: costExtension(shop, 0, 0) } }, 0, 0);
+  if (typeof request.query !== 'string' || !request.query.trim()) return refuse([{ message: 'No query string was present' }]);
   const parsed = parseAndValidate(request.query);
-  if (!parsed.document) return outcome({ errors: parsed.errors, extensions: { cost: costExtension(shop, 0, 0) } }, 0, 0);
+  if (!parsed.document) return refuse(parsed.errors ?? []);
   const document = parsed.document;
   const operation = getOperationAST(document, operationName);
-  if (!operation) {
-    const message = operationName ? `No operation named "${operationName}"` : 'An operation name is required';
-    return outcome({ errors: [{ message }], extensions: { cost: costExtension(shop, 0, 0) } }, 0, 0);
-  }
-  if (operation.operation === 'subscription') {
-    return outcome({ errors: [{ message: 'Subscriptions are not supported by the Admin API' }], extensions: { cost: costExtension(shop, 0, 0) } }, 0, 0);
-  }
+  if (!operation) return refuse([{ message: operationName ? `No operation named "${operationName}"` : 'An operation name is required' }]);
+  if (operation.operation === 'subscription') return refuse([{ message: 'Subscriptions are not supported by the Admin API' }]);
   const { schema } = adminSchema();
   const inputs = request.variables && typeof request.variables === 'object' ? (request.variables as Record<string, unknown>) : {};
   const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], inputs);
-  if (coerced.errors) return outcome({ errors: coerced.errors.map(errorJson), extensions: { cost: costExtension(shop, 0, 0) } }, 0, 0);
+  if (coerced.errors) return refuse(coerced.errors.map(errorJson));
 
   const costInput: CostInput = { schema, operation, fragments: fragmentsOf(document), variables: coerced.coerced };
   const requested = requestedCost(costInput);

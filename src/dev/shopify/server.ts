@@ -11,7 +11,7 @@ import { restCustomer } from './shapes.js';
 import type { FakeShop, RequestLogEntry } from './shop.js';
 import type { CustomerRecord } from './generator.js';
 import type { CustomerFilter, Range } from './search.js';
-import { parseSearchDate } from './search.js';
+import { inRange, parseSearchDate } from './search.js';
 
 export const UNAUTHORIZED = { errors: '[API] Invalid API key or access token (unrecognized login or wrong password)' };
 const NOT_FOUND = { errors: 'Not Found' };
@@ -232,10 +232,7 @@ function restCustomers(shop: FakeShop, version: string, which: string, idText: s
     all: Object.keys(ranges).length === 0,
     ranges,
     rangesOnly: true,
-    test: (c) => Object.entries(ranges).every(([f, r]) => {
-      const v = f === 'id' ? c.id : c[f as 'createdAt' | 'updatedAt'];
-      return (r.minIncl ? v >= r.min : v > r.min) && (r.maxIncl ? v <= r.max : v < r.max);
-    }),
+    test: (c) => Object.entries(ranges).every(([f, r]) => inRange(r, f === 'id' ? c.id : c[f as 'createdAt' | 'updatedAt'])),
   };
 
   if (which === 'customers/count.json') return { status: 200, body: { count: shop.store.count(filter, null).count } };
