@@ -1,5 +1,6 @@
 // The job runtime on pg-boss: every process that talks to the database can send jobs; processes started with `work` also run
 // them. Queues live in the same PostgreSQL as the data, so scaling out is only "start more `kizuna worker` processes".
+import pg from 'pg';
 import PgBoss from 'pg-boss';
 import type { AppContext } from '../context.js';
 import type { Logger } from '../log.js';
@@ -13,6 +14,8 @@ import { webhookDrainJob } from '../sync/realtime.js';
 
 /** Every job Kizuna knows. Domains append theirs here. */
 export const jobs: JobDefinition<any>[] = [sendMailJob, friendEmailChangedJob, fetchProfileJob, syncRunJob, syncTickJob, webhookDrainJob];
+
+const QUEUE_LOCK_KEY = 7_424_242_002; // any constant shared by every Kizuna process
 
 export interface BossOptions {
   url: string;
@@ -35,8 +38,18 @@ export async function startBoss(opts: BossOptions): Promise<PgBoss> {
   });
   boss.on('error', (err) => opts.log.warn({ err: { message: err.message } }, 'job queue error'));
   await boss.start();
-  for (const def of jobs) {
-    await boss.createQueue(def.name, { name: def.name, ...def.queue });
+  // pg-boss creates each queue as a partition of pgboss.job; processes starting together (serve + workers on a fresh database)
+  // creating different queues at once deadlock on those partitions. One process at a time, under an advisory lock, instead.
+  const lock = new pg.Client({ connectionString: opts.url, application_name: 'kizuna-jobs' });
+  await lock.connect();
+  try {
+    await lock.query('SELECT pg_advisory_lock($1)', [QUEUE_LOCK_KEY]);
+    for (const def of jobs) {
+      await boss.createQueue(def.name, { name: def.name, ...def.queue });
+    }
+  } finally {
+    await lock.query('SELECT pg_advisory_unlock($1)', [QUEUE_LOCK_KEY]).catch(() => {});
+    await lock.end().catch(() => {});
   }
   return boss;
 }
