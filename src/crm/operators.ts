@@ -126,6 +126,7 @@ export async function login(
   }
   await db.query(`DELETE FROM login_failures WHERE email_normalized = $1 AND ip = $2`, [email, input.ip]);
   await db.query(`UPDATE operators SET last_login_at = $2 WHERE id = $1`, [op.id, now]);
+  await db.query(`DELETE FROM operator_sessions WHERE operator_id = $1 AND expires_at <= $2`, [op.id, now]);
   const session = await createSession(db, now, { id: String(op.id), tenantId: op.tenant_id });
   return { operator: { id: String(op.id), tenantId: op.tenant_id, email: op.email }, session };
 }

@@ -217,3 +217,39 @@ describe('custom data', () => {
     }
   });
 });
+
+describe('friend list', () => {
+  let t: TestApp;
+  let a: TestTenant;
+  beforeAll(async () => {
+    t = await createTestApp();
+    a = await makeTenant(t);
+    for (let i = 1; i <= 120; i++) await makeFriend(t, a.id, { displayName: i % 40 === 0 ? `検索 太郎${i}` : `友だち${i}`, email: i === 7 ? ' Seven@Example.JP' : null });
+  });
+  afterAll(() => t.close());
+
+  const get = (qs: string) => t.app.inject({ method: 'GET', url: `/api/v1/friends${qs}`, headers: a.auth });
+
+  it('pages through every friend, 50 at a time, with the total', async () => {
+    const seen = new Set<string>();
+    for (const page of [1, 2, 3]) {
+      const body = (await get(`?page=${page}`)).json();
+      expect(body.total).toBe(120);
+      expect(body.items).toHaveLength(page < 3 ? 50 : 20);
+      for (const f of body.items) seen.add(f.id);
+    }
+    expect(seen.size).toBe(120);
+    expect((await get('?email=&q=&page=')).json()).toMatchObject({ total: 120, page: 1 });
+    expect((await get('?page=abc')).statusCode).toBe(400);
+  });
+
+  it('searches by part of the name or email, and by exact email (trimmed, case-insensitive)', async () => {
+    const byName = (await get(`?q=${encodeURIComponent('検索')}`)).json();
+    expect(byName.total).toBe(3);
+    expect(byName.items.every((f: { displayName: string }) => f.displayName.startsWith('検索'))).toBe(true);
+    expect((await get('?q=seven@')).json().total).toBe(1);
+    const exact = (await get('?email=seven@example.jp')).json();
+    expect(exact.items).toEqual([expect.objectContaining({ email: ' Seven@Example.JP', status: 'active', lineUserId: expect.stringMatching(/^U[0-9a-f]{32}$/) })]);
+    expect((await get('?q=100%25')).json().total).toBe(0); // % is literal, not a wildcard
+  });
+});

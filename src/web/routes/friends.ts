@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { authenticate } from '../../crm/auth.js';
 import { friendCustomData, setCustomValue } from '../../crm/custom-data.js';
-import { friendJson, getFriend, listFriends, setFriendEmail } from '../../crm/friends.js';
+import { friendJson, getFriend, listFriends, PAGE_SIZE, setFriendEmail } from '../../crm/friends.js';
 import { importFriendsCsv } from '../../crm/import.js';
 import { isEmail } from '../../crm/operators.js';
 import { AppError, Codes } from '../../errors.js';
@@ -16,7 +16,7 @@ export default async function friendRoutes(app: FastifyInstance): Promise<void> 
   // CSV arrives as raw bytes: the encoding (UTF-8, BOM, Shift_JIS) is detected from them, not from the header.
   app.addContentTypeParser(['text/csv', 'text/plain', 'application/octet-stream'], { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
 
-  app.get<{ Querystring: { q?: string; email?: string; page?: number; perPage?: number } }>(
+  app.get<{ Querystring: { q?: string; email?: string; page?: string; perPage?: string } }>(
     '/api/v1/friends',
     {
       config: { auth: 'tenant' },
@@ -27,15 +27,18 @@ export default async function friendRoutes(app: FastifyInstance): Promise<void> 
           properties: {
             q: { type: 'string', maxLength: 200 },
             email: { type: 'string', maxLength: 254 },
-            page: { type: 'integer', minimum: 1, maximum: 100000 },
-            perPage: { type: 'integer', minimum: 1, maximum: 200 },
+            // strings so that an empty `page=` (as in `?email=&q=&page=`) means the first page instead of failing validation
+            page: { type: 'string', pattern: '^[0-9]{0,6}$' },
+            perPage: { type: 'string', pattern: '^[0-9]{0,3}$' },
           },
         },
       },
     },
     async (req) => {
-      const { items, total } = await listFriends(app.ctx.db.pool, req.tenant.id, req.query);
-      return { items: items.map(friendJson), total, page: req.query.page ?? 1 };
+      const page = Math.max(Number(req.query.page || 1), 1);
+      const perPage = Math.min(Math.max(Number(req.query.perPage || PAGE_SIZE), 1), 200);
+      const { items, total } = await listFriends(app.ctx.db.pool, req.tenant.id, { q: req.query.q, email: req.query.email, page, perPage });
+      return { items: items.map(friendJson), total, page, perPage };
     },
   );
 
