@@ -194,7 +194,7 @@ export interface FieldSpec {
  * Makes sure a category with these fields exists, in this order — idempotent: calling it again with the same spec changes
  * nothing; fields missing from an existing category are added; existing fields (found by key) keep their current name.
  * For integrations (`データ連携(shopify)` with its 22 read-only fields). A field whose key exists with another type is an error.
- * Serialised per tenant with an advisory lock when `db` is a transaction client; on a pool each statement is idempotent anyway.
+ * Safe to run concurrently: every insert is ON CONFLICT DO NOTHING on the stable keys, so two calls at once create one set.
  */
 export async function ensureCategory(
   db: Queryable,
