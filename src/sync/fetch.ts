@@ -7,7 +7,7 @@
 // customers are read twice and dropped later by id + updatedAt.
 import readline from 'node:readline';
 import { Readable } from 'node:stream';
-import type { ShopifyClient } from '../shopify/client.js';
+import type { GraphQLErrorShape, ShopifyClient } from '../shopify/client.js';
 import { ShopifyCodes, ShopifyError } from '../shopify/errors.js';
 import {
   BULK_RUN,
@@ -33,6 +33,11 @@ export interface FetchBatch {
 export interface FetchOptions {
   client: ShopifyClient;
   withLastOrder: boolean;
+  /**
+   * Shopify denied `lastOrder` (read_orders was taken away after 発行): the batches from here on come without it, and the
+   * caller must take 最終注文ID from REST instead.
+   */
+  onLastOrderDenied?: () => Promise<void> | void;
   /** Only customers updated at or after this instant (incremental runs); null for all. */
   since: Date | null;
   bulk: boolean;
@@ -70,16 +75,36 @@ function parseCustomer(node: unknown): ShopifyCustomer {
   return parsed.data;
 }
 
+/** Whether Shopify answered ACCESS_DENIED for `lastOrder` (the rest of the data came with it). */
+export function lastOrderDenied(errors: GraphQLErrorShape[]): boolean {
+  return errors.some((e) => e.extensions?.code === 'ACCESS_DENIED' && e.path?.includes('lastOrder'));
+}
+
+/** A customer node as if `lastOrder` had not been asked for (undefined, not null: null would mean "no orders"). */
+export function withoutLastOrder(node: unknown): unknown {
+  if (!node || typeof node !== 'object') return node;
+  const { lastOrder: _denied, ...rest } = node as Record<string, unknown>;
+  return rest;
+}
+
 async function* fetchPages(opts: FetchOptions): AsyncGenerator<FetchBatch> {
-  const query = customersPage(opts.withLastOrder);
-  const first = customersPageSize(opts.withLastOrder);
+  let withLastOrder = opts.withLastOrder;
   const filter = opts.resume?.kind === 'pages' ? opts.resume.filter : updatedSinceFilter(opts.since);
   let after = opts.resume?.kind === 'pages' ? opts.resume.after : null;
   for (;;) {
-    const { data } = await opts.client.graphql<{
+    const first = customersPageSize(withLastOrder);
+    const { data, errors } = await opts.client.graphql<{
       customers: { pageInfo: { hasNextPage: boolean; endCursor: string | null }; nodes: unknown[] };
-    }>(query, { first, after, query: filter }, 2 + first * (opts.withLastOrder ? 6 : 5) + 1);
-    const customers = data.customers.nodes.map(parseCustomer);
+    }>(customersPage(withLastOrder), { first, after, query: filter }, 2 + first * (withLastOrder ? 6 : 5) + 1);
+    let nodes = data.customers.nodes;
+    if (withLastOrder && lastOrderDenied(errors)) {
+      // Shopify nulls a denied field: taken as "no last order" it would erase every 最終注文ID. Drop it and stop asking.
+      opts.log?.warn({}, 'Shopify denied lastOrder (read_orders was removed); last order ids come from REST from now on');
+      nodes = nodes.map(withoutLastOrder);
+      withLastOrder = false;
+      await opts.onLastOrderDenied?.();
+    }
+    const customers = nodes.map(parseCustomer);
     after = data.customers.pageInfo.endCursor ?? after;
     yield { customers, checkpoint: { kind: 'pages', filter, after } };
     if (!data.customers.pageInfo.hasNextPage) return;

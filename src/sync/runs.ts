@@ -271,7 +271,12 @@ async function runBody(ctx: AppContext, row: any, log: AppContext['log'], opts: 
     throw new AppError(ShopifyCodes.UNLINKED, '連携が解除されているため中止しました。');
   }
   const fieldIds = await shopifyFieldIds(ctx.db.pool, tenantId);
-  const withLastOrder = integration.lastOrderSource === 'graphql';
+  let withLastOrder = integration.lastOrderSource === 'graphql';
+  const onLastOrderDenied = async () => {
+    // read_orders was taken away after 発行: from now on (this run, later runs, webhooks) 最終注文ID comes from REST.
+    withLastOrder = false;
+    await ctx.db.pool.query(`UPDATE shopify_integrations SET last_order_source = 'rest' WHERE tenant_id = $1`, [tenantId]);
+  };
   const sleep = opts.sleep ?? realSleep;
 
   const checkpoint: FetchCheckpoint | null = row.checkpoint;
@@ -289,7 +294,17 @@ async function runBody(ctx: AppContext, row: any, log: AppContext['log'], opts: 
   const total: number | null = totals[0].total;
 
   let batchNo = 0;
-  const batches = fetchCustomers({ client, withLastOrder, since, bulk: useBulk, resume: checkpoint, sleep, batchSize: opts.batchSize, log });
+  const batches = fetchCustomers({
+    client,
+    withLastOrder,
+    onLastOrderDenied,
+    since,
+    bulk: useBulk,
+    resume: checkpoint,
+    sleep,
+    batchSize: opts.batchSize,
+    log,
+  });
   for await (const batch of batches) {
     // Re-read each batch: 連携を解除 stops the run; 連携 during the mirror-only run after 発行 turns it into a linking run.
     const state = await ctx.db.pool.query(

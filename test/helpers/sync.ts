@@ -23,7 +23,19 @@ export interface SyncWorld {
   execute(runId: string, opts?: ExecuteOptions): Promise<Run>;
   /** A friend's Shopify values by field key (only fields that have a value). */
   values(friendId: number): Promise<Record<string, string>>;
+  /** Friends with the emails of the first `n` generated customers of the store (every `every`-th); returns their ids by email. */
+  addGeneratedFriends(n: number, every?: number): Promise<Map<string, number>>;
+  /** What a sync leaves behind — mirror, links and values — keyed so that two worlds with the same store and friends compare equal. */
+  snapshot(): Promise<SyncSnapshot>;
+  /** Mails waiting in the job queue or already delivered, by subject. */
+  mails(): Promise<{ subject: string; to: string[]; text: string }[]>;
   close(): Promise<void>;
+}
+
+export interface SyncSnapshot {
+  mirror: { customer_id: string; data_hash: string; deleted: boolean }[];
+  links: { email: string; customer_id: string; deleted: boolean }[];
+  values: Record<string, Record<string, string>>;
 }
 
 let seq = 0;
@@ -88,6 +100,47 @@ export async function syncWorld(
         if (r) out[k] = r.v;
       }
       return out;
+    },
+    async addGeneratedFriends(n, every = 1) {
+      const gen = h.shop.store.generator;
+      const out = new Map<string, number>();
+      for (let i = 0; i < Math.min(n, gen.count); i += every) {
+        const email = gen.customerAt(i).email;
+        if (!email || out.has(email.toLowerCase())) continue;
+        const { friendId } = await recordFollow(t.ctx.db.pool, tenant.id, lineUserId(), h.clock.now());
+        await setFriendEmail(t.ctx, tenant.id, friendId, email.toLowerCase(), 'import');
+        out.set(email.toLowerCase(), friendId);
+      }
+      return out;
+    },
+    async snapshot() {
+      const db = t.ctx.db.pool;
+      const mirror = await db.query(
+        `SELECT customer_id::text AS customer_id, data_hash, deleted_at IS NOT NULL AS deleted FROM shopify_customers
+         WHERE tenant_id = $1 ORDER BY customer_id`,
+        [tenant.id],
+      );
+      const links = await db.query(
+        `SELECT f.email, l.customer_id::text AS customer_id, l.customer_deleted_at IS NOT NULL AS deleted
+         FROM shopify_links l JOIN friends f ON f.id = l.friend_id WHERE l.tenant_id = $1 ORDER BY f.email, f.id`,
+        [tenant.id],
+      );
+      const vals = await db.query(
+        `SELECT fr.email, f.key, coalesce(v.value_text, v.value_number::text, v.value_date::text) AS v
+         FROM custom_values v JOIN custom_fields f ON f.id = v.field_id JOIN custom_categories c ON c.id = f.category_id
+         JOIN friends fr ON fr.id = v.friend_id
+         WHERE v.tenant_id = $1 AND c.key = 'shopify' ORDER BY fr.email, f.key`,
+        [tenant.id],
+      );
+      const values: SyncSnapshot['values'] = {};
+      for (const r of vals.rows) (values[r.email] ??= {})[r.key] = r.v;
+      return { mirror: mirror.rows, links: links.rows, values };
+    },
+    async mails() {
+      const { rows } = await t.ctx.db.pool.query(
+        `SELECT data FROM pgboss.job WHERE name = 'mail.send' ORDER BY created_on, id`,
+      );
+      return rows.map((r) => ({ subject: r.data.subject, to: r.data.to, text: r.data.text }));
     },
     async close() {
       await t.close();
