@@ -120,8 +120,8 @@ interface BulkOperation {
   partialDataUrl: string | null;
 }
 
-async function startBulk(opts: FetchOptions): Promise<string> {
-  const inner = bulkCustomersQuery(opts.withLastOrder, updatedSinceFilter(opts.since) ?? undefined);
+async function startBulk(opts: FetchOptions, withLastOrder: boolean): Promise<string> {
+  const inner = bulkCustomersQuery(withLastOrder, updatedSinceFilter(opts.since) ?? undefined);
   for (let attempt = 0; ; attempt++) {
     const { data } = await opts.client.graphql<{
       bulkOperationRunQuery: { bulkOperation: { id: string } | null; userErrors: { message: string; code: string | null }[] };
@@ -157,13 +157,23 @@ async function pollBulk(opts: FetchOptions, id: string): Promise<BulkOperation> 
 }
 
 async function* fetchBulk(opts: FetchOptions): AsyncGenerator<FetchBatch> {
-  let id = opts.resume?.kind === 'bulk' ? opts.resume.operationId : await startBulk(opts);
+  let withLastOrder = opts.withLastOrder;
+  let id = opts.resume?.kind === 'bulk' ? opts.resume.operationId : await startBulk(opts, withLastOrder);
   let skip = opts.resume?.kind === 'bulk' ? opts.resume.linesDone : 0;
   let op = await pollBulk(opts, id);
+  if (op.status === 'FAILED' && op.errorCode === 'ACCESS_DENIED' && withLastOrder) {
+    // read_orders was taken away after 発行: export again without lastOrder; 最終注文ID then comes from REST.
+    opts.log?.warn({ id }, 'Shopify denied lastOrder in the bulk export; exporting again without it');
+    withLastOrder = false;
+    await opts.onLastOrderDenied?.();
+    id = await startBulk(opts, withLastOrder);
+    skip = 0;
+    op = await pollBulk(opts, id);
+  }
   if (op.status === 'EXPIRED' || op.status === 'CANCELED' || (op.status === 'FAILED' && skip > 0)) {
     // The file of a resumed run is gone (results live about a week) or the operation was cancelled: export again.
     opts.log?.warn({ id, status: op.status }, 'bulk operation cannot be resumed; starting a new one');
-    id = await startBulk(opts);
+    id = await startBulk(opts, withLastOrder);
     skip = 0;
     op = await pollBulk(opts, id);
   }
