@@ -126,14 +126,10 @@ export function register(program: Command): void {
       await withTenant('sync', tenantArg, async (r, tenant) => {
         const { runId, joined } = await requestRun(r.ctx, tenant.id, { mode: o.full ? 'full' : 'incremental', trigger: 'cli', enqueue: false });
         const bar = progressBar(o.json ? null : process.stderr);
-        let run: Run;
-        if (joined) {
-          // Another run of this tenant is queued or running (a worker has it): follow it instead of running alongside.
-          process.stderr.write(o.json ? '' : `joining run ${runId}, already queued or running\n`);
-          run = await follow(r, tenant.id, runId, bar.update);
-        } else {
-          run = await executeRun(r.ctx, runId, { finalAttempt: true, onProgress: bar.update });
-        }
+        if (joined && !o.json) process.stderr.write(`joining run ${runId}, already queued or running\n`);
+        // A queued run (ours, or one no worker has taken yet) is claimed and run here; one a live worker is running is followed.
+        let run: Run = await executeRun(r.ctx, runId, { finalAttempt: true, onProgress: bar.update });
+        if (run.status === 'queued' || run.status === 'running') run = await follow(r, tenant.id, runId, bar.update);
         bar.done();
         if (o.json) process.stdout.write(JSON.stringify({ id: run.id, status: run.status, mode: run.mode, counts: run.counts, error: run.error }) + '\n');
         else process.stdout.write(`${run.status}: ${run.mode} run ${run.id}\n${countsLine(run.counts)}\n`);
