@@ -11,6 +11,7 @@ import liff from './liff.js';
 import lineWebhook from './line-webhook.js';
 import shopify from './shopify.js';
 import shopifyWebhooks from './shopify-webhooks.js';
+import shopifyUi from './shopify-ui.js';
 import ui from './ui.js';
 
-export const routes: FastifyPluginAsync[] = [crm, health, friends, customData, lineWebhook, liff, liffAssets, shopify, shopifyWebhooks, ui];
+export const routes: FastifyPluginAsync[] = [crm, health, friends, customData, lineWebhook, liff, liffAssets, shopify, shopifyWebhooks, ui, shopifyUi];
