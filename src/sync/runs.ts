@@ -270,7 +270,10 @@ async function runBody(ctx: AppContext, row: any, log: AppContext['log'], opts: 
   if (integration.status !== 'linked' && !(mirrorOnly && integration.status === 'issued')) {
     throw new AppError(ShopifyCodes.UNLINKED, '連携が解除されているため中止しました。');
   }
-  const fieldIds = await shopifyFieldIds(ctx.db.pool, tenantId);
+  // The 22 fields exist from 連携 on; the mirror-only run after 発行 needs none (and may become a linking run midway).
+  let fieldIds: number[] = [];
+  const ensureFieldIds = async () => (fieldIds.length ? fieldIds : (fieldIds = await shopifyFieldIds(ctx.db.pool, tenantId)));
+  if (!mirrorOnly) await ensureFieldIds();
   let withLastOrder = integration.lastOrderSource === 'graphql';
   const onLastOrderDenied = async () => {
     // read_orders was taken away after 発行: from now on (this run, later runs, webhooks) 最終注文ID comes from REST.
@@ -315,6 +318,7 @@ async function runBody(ctx: AppContext, row: any, log: AppContext['log'], opts: 
     mirrorOnly = state.rows[0]?.trigger === 'issue';
     const prepared = await prepareBatch(ctx, client, tenantId, batch.customers, withLastOrder);
     const counts = await withTransaction(ctx.db.pool, async (tx) => {
+      if (!mirrorOnly) await ensureFieldIds();
       const c = await writeBatch(tx, { tenantId, fieldIds, customers: prepared, seenRunId: mode === 'full' ? runId : null, now: ctx.clock.now(), link: !mirrorOnly });
       const maxUpdated = batch.customers.reduce<string | null>((m, x) => (!m || Date.parse(x.updatedAt) > Date.parse(m) ? x.updatedAt : m), null);
       await tx.query(
@@ -337,7 +341,7 @@ async function runBody(ctx: AppContext, row: any, log: AppContext['log'], opts: 
     if (!mirrorOnly) {
       // Customers read before this run started linking (the mirror-only part of a run that 連携 joined), or matched by an email
       // that arrived while the run was reading, are linked from the mirror now.
-      const linked = await linkAllFromMirror(tx, tenantId, fieldIds, ctx.clock.now());
+      const linked = await linkAllFromMirror(tx, tenantId, await ensureFieldIds(), ctx.clock.now());
       if (linked) await tx.query(`UPDATE sync_runs SET linked = linked + $2 WHERE id = $1`, [runId, linked]);
     }
     if (mode === 'full') {
