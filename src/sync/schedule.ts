@@ -124,13 +124,15 @@ export async function tick(ctx: AppContext): Promise<TickResult> {
     const { runId, joined } = await requestRun(ctx, r.tenant_id, { mode: full ? 'full' : 'incremental', trigger, night: slot.night });
     if (!joined) result.started.push({ tenantId: r.tenant_id, runId, trigger });
   }
-  // Runs whose worker stopped heartbeating go back to the queue; queued runs whose job was lost get a new one.
+  // Runs whose worker stopped heartbeating go back to the queue; queued runs whose job was lost get a new one. A queued run's
+  // heartbeat_at is when it last showed life (its last attempt, or the job sent here), so one lost job is sent again once an
+  // hour, not at every tick.
   const stale = await ctx.db.pool.query(
-    `UPDATE sync_runs SET status = 'queued', worker_id = NULL
-     WHERE (status = 'running' AND heartbeat_at < $1) OR (status = 'queued' AND queued_at < $2)
+    `UPDATE sync_runs SET status = 'queued', worker_id = NULL, heartbeat_at = $3
+     WHERE (status = 'running' AND heartbeat_at < $1) OR (status = 'queued' AND coalesce(heartbeat_at, queued_at) < $2)
      RETURNING id`,
     // A queued run normally waits for a worker or its retry backoff (≤ 16 min); after an hour its job is presumed lost.
-    [new Date(now.getTime() - syncSettings.staleMs), new Date(now.getTime() - 3600_000)],
+    [new Date(now.getTime() - syncSettings.staleMs), new Date(now.getTime() - 3600_000), now],
   );
   for (const s of stale.rows) {
     await sendJob(ctx.boss, syncRunJob, { runId: s.id });
