@@ -158,40 +158,51 @@ async function pollBulk(opts: FetchOptions, id: string): Promise<BulkOperation> 
 
 async function* fetchBulk(opts: FetchOptions): AsyncGenerator<FetchBatch> {
   let withLastOrder = opts.withLastOrder;
-  let id = opts.resume?.kind === 'bulk' ? opts.resume.operationId : await startBulk(opts, withLastOrder);
+  // The export of an earlier attempt of this run (from its checkpoint), or null to start one.
+  let id: string | null = opts.resume?.kind === 'bulk' ? opts.resume.operationId : null;
   let skip = opts.resume?.kind === 'bulk' ? opts.resume.linesDone : 0;
-  let op = await pollBulk(opts, id);
-  if (op.status === 'FAILED' && op.errorCode === 'ACCESS_DENIED' && withLastOrder) {
-    // read_orders was taken away after 発行: export again without lastOrder; 最終注文ID then comes from REST.
-    opts.log?.warn({ id }, 'Shopify denied lastOrder in the bulk export; exporting again without it');
-    withLastOrder = false;
-    await opts.onLastOrderDenied?.();
-    id = await startBulk(opts, withLastOrder);
-    skip = 0;
-    op = await pollBulk(opts, id);
-  }
-  if (op.status === 'EXPIRED' || op.status === 'CANCELED' || (op.status === 'FAILED' && skip > 0)) {
-    // The file of a resumed run is gone (results live about a week) or the operation was cancelled: export again.
-    opts.log?.warn({ id, status: op.status }, 'bulk operation cannot be resumed; starting a new one');
-    id = await startBulk(opts, withLastOrder);
-    skip = 0;
-    op = await pollBulk(opts, id);
-  }
-  if (op.status === 'FAILED') {
-    const partial = op.partialDataUrl;
-    if (partial) {
-      // What Shopify managed to export is still worth writing; the run then fails so deletions are not inferred from it.
-      yield* streamJsonl(opts, partial, id, skip, null);
+  for (let exports = 0; ; ) {
+    const resumed = id !== null;
+    if (id === null) {
+      if (++exports > 3) throw new ShopifyError(ShopifyCodes.SHOPIFY_BULK_FAILED, 'Shopify ended three bulk exports in a row without a result.');
+      id = await startBulk(opts, withLastOrder);
+      skip = 0;
+      // Saved at once: a worker that dies while Shopify is still exporting leaves a run that resumes with this export
+      // instead of starting another one.
+      yield { customers: [], checkpoint: { kind: 'bulk', operationId: id, linesDone: 0 } };
     }
-    throw new ShopifyError(ShopifyCodes.SHOPIFY_BULK_FAILED, `Shopify's bulk export failed (${op.errorCode ?? 'no error code'}).`, {
-      partial: Boolean(partial),
-    });
+    const op = await pollBulk(opts, id);
+    if (op.status === 'FAILED' && op.errorCode === 'ACCESS_DENIED' && withLastOrder) {
+      // read_orders was taken away after 発行: export again without lastOrder; 最終注文ID then comes from REST.
+      opts.log?.warn({ id }, 'Shopify denied lastOrder in the bulk export; exporting again without it');
+      withLastOrder = false;
+      await opts.onLastOrderDenied?.();
+      id = null;
+      continue;
+    }
+    if (op.status === 'EXPIRED' || op.status === 'CANCELED' || (op.status === 'FAILED' && resumed)) {
+      // Expired or cancelled, or a failure an earlier attempt of this run has already met (and written the partial data of):
+      // export again.
+      opts.log?.warn({ id, status: op.status }, 'bulk operation cannot be used; starting a new one');
+      id = null;
+      continue;
+    }
+    if (op.status === 'FAILED') {
+      const partial = op.partialDataUrl;
+      if (partial) {
+        // What Shopify managed to export is still worth writing; the run then fails so deletions are not inferred from it.
+        yield* streamJsonl(opts, partial, id, skip, null);
+      }
+      throw new ShopifyError(ShopifyCodes.SHOPIFY_BULK_FAILED, `Shopify's bulk export failed (${op.errorCode ?? 'no error code'}).`, {
+        partial: Boolean(partial),
+      });
+    }
+    if (op.status !== 'COMPLETED') {
+      throw new ShopifyError(ShopifyCodes.SHOPIFY_BULK_FAILED, `Shopify's bulk export ended as ${op.status}.`);
+    }
+    if (op.url) yield* streamJsonl(opts, op.url, id, skip, Number(op.objectCount)); // no URL: no customers at all
+    return;
   }
-  if (op.status !== 'COMPLETED') {
-    throw new ShopifyError(ShopifyCodes.SHOPIFY_BULK_FAILED, `Shopify's bulk export ended as ${op.status}.`);
-  }
-  if (!op.url) return; // no customers at all
-  yield* streamJsonl(opts, op.url, id, skip, Number(op.objectCount));
 }
 
 /** Streams a bulk result file; lines with `__parentId` (nested connections) are not customers and are skipped. */
