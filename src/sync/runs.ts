@@ -2,6 +2,7 @@
 // (running, with a heartbeat), fed batch by batch from fetch.ts into write.ts with its checkpoint, and ended (succeeded or
 // failed with a code). At most one run per tenant is queued or running: a second request joins it. A run whose worker died is
 // noticed by its stale heartbeat and resumed from its checkpoint by another worker.
+import crypto from 'node:crypto';
 import { z } from 'zod';
 import type { AppContext } from '../context.js';
 import { withTransaction } from '../db/index.js';
@@ -180,47 +181,70 @@ export interface ExecuteOptions {
 
 const realSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
+/**
+ * Ends an execution without touching the run, the way a process that dies leaves it: its worker is gone (tests kill it
+ * between batches through `afterBatch`), or its heartbeat went stale and another worker has taken the run over.
+ */
+class Abandoned extends Error {
+  constructor(readonly killedBy?: unknown) {
+    super('this execution no longer owns the run');
+  }
+}
+
+async function currentRun(ctx: AppContext, runId: string): Promise<Run> {
+  const { rows } = await ctx.db.pool.query(`SELECT ${COLS} FROM sync_runs WHERE id = $1`, [runId]);
+  if (!rows[0]) throw new AppError(Codes.NOT_FOUND, `No sync run ${runId}.`);
+  return toRun(rows[0]);
+}
+
 /** Claims and executes a run to its end. Returns the run as it ended (or as another worker holds it). */
 export async function executeRun(ctx: AppContext, runId: string, opts: ExecuteOptions = {}): Promise<Run> {
   const now = () => ctx.clock.now();
+  // Every execution claims the run under its own name, not its process's: two deliveries of the run's job — even to one
+  // process running jobs concurrently — never both execute it. A running run is taken over only once its heartbeat is stale.
+  const claim = `${ctx.workerId}/${crypto.randomUUID().slice(0, 8)}`;
   const claimed = await ctx.db.pool.query(
     `UPDATE sync_runs SET status = 'running', worker_id = $2, heartbeat_at = $3, started_at = coalesce(started_at, $3),
         attempts = attempts + 1, error_code = NULL, error_message = NULL
-     WHERE id = $1 AND (status = 'queued' OR (status = 'running' AND (worker_id = $2 OR heartbeat_at < $4)))
+     WHERE id = $1 AND (status = 'queued' OR (status = 'running' AND heartbeat_at < $4))
      RETURNING *`,
-    [runId, ctx.workerId, now(), new Date(now().getTime() - syncSettings.staleMs)],
+    [runId, claim, now(), new Date(now().getTime() - syncSettings.staleMs)],
   );
   const row = claimed.rows[0];
-  if (!row) {
-    const { rows } = await ctx.db.pool.query(`SELECT ${COLS} FROM sync_runs WHERE id = $1`, [runId]);
-    if (!rows[0]) throw new AppError(Codes.NOT_FOUND, `No sync run ${runId}.`);
-    return toRun(rows[0]);
-  }
+  if (!row) return currentRun(ctx, runId);
   const tenantId: string = row.tenant_id;
   const log = ctx.log.child({ tenantId, runId });
   const heartbeat = setInterval(() => {
-    ctx.db.pool.query(`UPDATE sync_runs SET heartbeat_at = $2 WHERE id = $1 AND worker_id = $3`, [runId, now(), ctx.workerId]).catch(() => {});
+    ctx.db.pool.query(`UPDATE sync_runs SET heartbeat_at = $2 WHERE id = $1 AND worker_id = $3`, [runId, now(), claim]).catch(() => {});
   }, syncSettings.heartbeatMs);
   heartbeat.unref();
   try {
-    await runBody(ctx, row, log, opts);
-    const done = await finishRun(ctx, runId, 'succeeded', null);
+    await runBody(ctx, row, claim, log, opts);
+    const done = await finishRun(ctx, runId, claim, 'succeeded', null);
+    if (!done) return currentRun(ctx, runId);
     await closeIncident(ctx, tenantId, done);
     log.info({ counts: done.counts }, 'sync run succeeded');
     return done;
   } catch (e) {
+    if (e instanceof Abandoned) {
+      if (e.killedBy !== undefined) throw e.killedBy;
+      log.warn({}, 'another worker took this sync run over (this one was presumed dead); stopping');
+      return currentRun(ctx, runId);
+    }
     const err = asRunError(e);
     const retry = err.retryable && !opts.finalAttempt;
     log.warn({ code: err.code, retry, message: err.message }, 'sync run failed');
     if (retry) {
       // Back to the queue with its checkpoint; the job's retry resumes it.
-      await ctx.db.pool.query(
-        `UPDATE sync_runs SET status = 'queued', worker_id = NULL, error_code = $2, error_message = $3 WHERE id = $1`,
-        [runId, err.code, err.message],
+      const requeued = await ctx.db.pool.query(
+        `UPDATE sync_runs SET status = 'queued', worker_id = NULL, error_code = $2, error_message = $3 WHERE id = $1 AND worker_id = $4`,
+        [runId, err.code, err.message, claim],
       );
+      if (!requeued.rowCount) return currentRun(ctx, runId);
       throw e;
     }
-    const failed = await finishRun(ctx, runId, 'failed', err);
+    const failed = await finishRun(ctx, runId, claim, 'failed', err);
+    if (!failed) return currentRun(ctx, runId);
     if (err.mail) await openIncident(ctx, tenantId, failed);
     return failed;
   } finally {
@@ -247,17 +271,19 @@ function asRunError(e: unknown): RunError {
   return { code: transient ? Codes.DATABASE_UNAVAILABLE : Codes.INTERNAL_ERROR, message: msg, retryable: transient, mail: true };
 }
 
-async function finishRun(ctx: AppContext, runId: string, status: 'succeeded' | 'failed', err: RunError | null): Promise<Run> {
+/** Ends the run if this execution still owns it; null when another worker has taken it over. */
+async function finishRun(ctx: AppContext, runId: string, claim: string, status: 'succeeded' | 'failed', err: RunError | null): Promise<Run | null> {
   const { rows } = await ctx.db.pool.query(
     `UPDATE sync_runs SET status = $2, error_code = $3, error_message = $4, finished_at = $5, worker_id = NULL
-     WHERE id = $1 RETURNING ${COLS}`,
-    [runId, status, err?.code ?? null, err?.message ?? null, ctx.clock.now()],
+     WHERE id = $1 AND worker_id = $6 RETURNING ${COLS}`,
+    [runId, status, err?.code ?? null, err?.message ?? null, ctx.clock.now(), claim],
   );
+  if (!rows[0]) return null;
   await ctx.db.pool.query(`DELETE FROM sync_run_seen WHERE run_id = $1`, [runId]);
   return toRun(rows[0]);
 }
 
-async function runBody(ctx: AppContext, row: any, log: AppContext['log'], opts: ExecuteOptions): Promise<void> {
+async function runBody(ctx: AppContext, row: any, claim: string, log: AppContext['log'], opts: ExecuteOptions): Promise<void> {
   const tenantId: string = row.tenant_id;
   const runId: string = row.id;
   const tenant = await getTenant(ctx.db.pool, tenantId);
@@ -321,23 +347,32 @@ async function runBody(ctx: AppContext, row: any, log: AppContext['log'], opts: 
       if (!mirrorOnly) await ensureFieldIds();
       const c = await writeBatch(tx, { tenantId, fieldIds, customers: prepared, seenRunId: mode === 'full' ? runId : null, now: ctx.clock.now(), link: !mirrorOnly });
       const maxUpdated = batch.customers.reduce<string | null>((m, x) => (!m || Date.parse(x.updatedAt) > Date.parse(m) ? x.updatedAt : m), null);
-      await tx.query(
+      const own = await tx.query(
         `UPDATE sync_runs SET fetched = fetched + $2, matched = matched + $3, linked = linked + $4, updated = updated + $5,
             unchanged = unchanged + $6, unverified = unverified + $7, unmatched = unmatched + $8, checkpoint = $9,
             max_updated_at = greatest(max_updated_at, $10::timestamptz), heartbeat_at = $11
-         WHERE id = $1`,
-        [runId, c.fetched, c.matched, c.linked, c.updated, c.unchanged, c.unverified, c.unmatched, JSON.stringify(batch.checkpoint), maxUpdated, ctx.clock.now()],
+         WHERE id = $1 AND worker_id = $12`,
+        [runId, c.fetched, c.matched, c.linked, c.updated, c.unchanged, c.unverified, c.unmatched, JSON.stringify(batch.checkpoint), maxUpdated, ctx.clock.now(), claim],
       );
+      // Taken over while this worker was presumed dead: the batch is rolled back, the other worker carries on.
+      if (!own.rowCount) throw new Abandoned();
       return c;
     });
     done += counts.fetched;
     opts.onProgress?.({ runId, done, total, counts });
-    await opts.afterBatch?.(++batchNo);
+    try {
+      await opts.afterBatch?.(++batchNo);
+    } catch (e) {
+      throw new Abandoned(e);
+    }
   }
 
   const final = await ctx.db.pool.query(`SELECT trigger FROM sync_runs WHERE id = $1`, [runId]);
   mirrorOnly = final.rows[0]?.trigger === 'issue';
   await withTransaction(ctx.db.pool, async (tx) => {
+    // Holds the run's row until commit, so no other worker can take the run over while it is being completed.
+    const own = await tx.query(`UPDATE sync_runs SET heartbeat_at = $2 WHERE id = $1 AND worker_id = $3`, [runId, ctx.clock.now(), claim]);
+    if (!own.rowCount) throw new Abandoned();
     if (!mirrorOnly) {
       // Customers read before this run started linking (the mirror-only part of a run that 連携 joined), or matched by an email
       // that arrived while the run was reading, are linked from the mirror now.
