@@ -61,37 +61,40 @@ function addDays(date: string, n: number): string {
   return d.toISOString().slice(0, 10);
 }
 
-/** Where in the window a tenant starts: a stable fraction of the window from a hash of its id (last 10 minutes kept free). */
-export function tenantOffsetMs(tenantId: string, window: Window): number {
-  const span = Math.max(1, window.lengthMin - 10) * 60_000;
-  const h = crypto.createHash('sha256').update(tenantId).digest().readUInt32BE(0);
-  return Math.floor((h / 2 ** 32) * span);
+/** Where in the window a tenant starts, as a stable fraction of it from a hash of its id. */
+function tenantFraction(tenantId: string): number {
+  return crypto.createHash('sha256').update(tenantId).digest().readUInt32BE(0) / 2 ** 32;
+}
+
+/** A night's window: from its start to its end as wall times in tz (on a DST night the two are not lengthMin apart). */
+function nightWindow(night: string, w: Window, tz: string): { night: string; start: Date; end: Date } {
+  const endMin = w.startMin + w.lengthMin;
+  return { night, start: zonedInstant(night, w.startMin, tz), end: zonedInstant(addDays(night, Math.floor(endMin / 1440)), endMin % 1440, tz) };
 }
 
 /** The latest night (window start date) whose window has begun at `now`, with its start and end instants. */
 export function currentNight(now: Date, windowSpec: string, tz: string): { night: string; start: Date; end: Date } {
   const w = parseWindow(windowSpec);
-  let night = zonedDate(now, tz);
-  let start = zonedInstant(night, w.startMin, tz);
-  if (start > now) {
-    night = addDays(night, -1);
-    start = zonedInstant(night, w.startMin, tz);
-  }
-  return { night, start, end: new Date(start.getTime() + w.lengthMin * 60_000) };
+  const today = nightWindow(zonedDate(now, tz), w, tz);
+  return today.start > now ? nightWindow(addDays(today.night, -1), w, tz) : today;
+}
+
+/** A tenant's moment in a night's window (the last 10 minutes kept free). */
+function slotIn(tenantId: string, n: { start: Date; end: Date }): Date {
+  const span = Math.max(60_000, n.end.getTime() - n.start.getTime() - 10 * 60_000);
+  return new Date(n.start.getTime() + Math.floor(tenantFraction(tenantId) * span));
 }
 
 export function nightlySlot(tenantId: string, now: Date, windowSpec: string, tz: string) {
   const n = currentNight(now, windowSpec, tz);
-  return { ...n, at: new Date(n.start.getTime() + tenantOffsetMs(tenantId, parseWindow(windowSpec))) };
+  return { ...n, at: slotIn(tenantId, n) };
 }
 
 /** The next nightly start of a tenant after `now` (shown as nextRunAt). */
 export function nextNightlyRun(tenantId: string, now: Date, windowSpec: string, tz: string): Date {
   const cur = nightlySlot(tenantId, now, windowSpec, tz);
   if (cur.at > now) return cur.at;
-  const w = parseWindow(windowSpec);
-  const nextStart = zonedInstant(addDays(cur.night, 1), w.startMin, tz);
-  return new Date(nextStart.getTime() + tenantOffsetMs(tenantId, w));
+  return slotIn(tenantId, nightWindow(addDays(cur.night, 1), parseWindow(windowSpec), tz));
 }
 
 export interface TickResult {
@@ -105,19 +108,25 @@ export async function tick(ctx: AppContext): Promise<TickResult> {
   const { SYNC_WINDOW, SYNC_TIMEZONE } = ctx.config;
   const result: TickResult = { started: [], resumed: [] };
   const { rows } = await ctx.db.pool.query(
-    `SELECT i.tenant_id,
+    `SELECT i.tenant_id, i.linked_at,
             (SELECT max(r.finished_at) FROM sync_runs r WHERE r.tenant_id = i.tenant_id AND r.mode = 'full' AND r.status = 'succeeded') AS last_full
      FROM shopify_integrations i WHERE i.status = 'linked'`,
   );
   for (const r of rows) {
     const slot = nightlySlot(r.tenant_id, now, SYNC_WINDOW, SYNC_TIMEZONE);
-    if (now < slot.at) continue;
+    // Not yet tonight's moment, or a night from before 連携 (whose own run brought the data up to date).
+    if (now < slot.at || (r.linked_at && slot.at < r.linked_at)) continue;
     const tenant = await getTenant(ctx.db.pool, r.tenant_id);
     if (!tenant || !hasShopifyPlan(tenant)) {
       if (tenant) await checkPlanForRuns(ctx, tenant);
       continue;
     }
-    const exists = await ctx.db.pool.query(`SELECT 1 FROM sync_runs WHERE tenant_id = $1 AND night = $2`, [r.tenant_id, slot.night]);
+    // The night has its run — or a run requested since the tenant's moment (a manual one, after a night the service missed)
+    // has done what it would do.
+    const exists = await ctx.db.pool.query(
+      `SELECT 1 FROM sync_runs WHERE tenant_id = $1 AND (night = $2 OR (queued_at >= $3 AND status <> 'failed'))`,
+      [r.tenant_id, slot.night, slot.at],
+    );
     if (exists.rowCount) continue;
     const full = !r.last_full || now.getTime() - new Date(r.last_full).getTime() >= syncSettings.fullEveryMs;
     const trigger = now < slot.end ? 'nightly' : 'catch_up';
