@@ -20,6 +20,8 @@ export const workerId = `${os.hostname()}:${process.pid}`;
 
 export interface Running {
   ctx: AppContext;
+  /** Migrations this start applied (empty when the database was current). */
+  applied: string[];
   /** Resolves when the process has shut down completely. */
   stop(): Promise<void>;
   url?: string;
@@ -48,10 +50,8 @@ async function boot(
   try {
     const db: Database = await openDatabase(config, log, { role, mode: opts.exclusive ? 'exclusive' : 'shared' });
     cleanup.push(() => db.close());
-    if (opts.migrate) {
-      const applied = await migrate(db.pool);
-      if (applied.length) log.info({ applied }, 'database migrated');
-    }
+    const applied = opts.migrate ? await migrate(db.pool) : [];
+    if (applied.length) log.info({ applied }, 'database migrated');
     const secrets = loadSecretBox(config);
     await verifySecretKey(db.pool, secrets);
     const boss: PgBoss = await startBoss({ url: db.url, log, schedule: opts.schedule, supervise: opts.work });
@@ -66,7 +66,7 @@ async function boot(
       url = await app.listen({ port: config.PORT, host: config.HOST });
     }
     let stopping: Promise<void> | undefined;
-    return { ctx, url, stop: () => (stopping ??= unwind(cleanup, log)) };
+    return { ctx, url, applied, stop: () => (stopping ??= unwind(cleanup, log)) };
   } catch (e) {
     await unwind(cleanup, log);
     throw e;

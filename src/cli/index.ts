@@ -10,6 +10,7 @@ import { register as registerServe } from './commands/serve.js';
 import { register as registerTenant } from './commands/tenant.js';
 import { register as registerShopify } from './commands/shopify.js';
 import { register as registerFakeShopify } from './commands/fake-shopify.js';
+import { register as registerDemo } from './commands/demo.js';
 
 const program = new Command();
 program
@@ -24,6 +25,7 @@ registerOperator(program);
 registerFriends(program);
 registerShopify(program);
 registerFakeShopify(program);
+registerDemo(program);
 
 function reason(e: unknown): string {
   if (e instanceof ConfigError) return `Invalid environment: ${e.problems.join('; ')}`;

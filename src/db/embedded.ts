@@ -252,7 +252,8 @@ export async function startEmbeddedPostgres(opts: StartOptions): Promise<Embedde
     const user = postgresUser(log);
     if (user) {
       ensureTraversable(bin.postgres, log);
-      fs.chmodSync(dataDir, fs.statSync(dataDir).mode | 0o001); // search only: the postgres user reaches pg/, not the key files
+      // Search (x) only on DATA_DIR and its parents: the postgres user reaches pg/, it cannot list or read the key files.
+      ensureTraversable(cluster, log);
     }
 
     if (!fs.existsSync(path.join(cluster, 'PG_VERSION'))) {

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../config.js';
-import { migrate } from '../../db/migrate.js';
 import { admin, serve, stopOnSignals, worker } from '../../main.js';
 
 export function register(program: Command): void {
@@ -28,9 +27,9 @@ export function register(program: Command): void {
     .description('apply database migrations (also done at serve start)')
     .option('--json', 'machine-readable output')
     .action(async (opts: { json?: boolean }) => {
-      const running = await admin('migrate', { config: loadConfig(), migrate: false });
+      const running = await admin('migrate', { config: loadConfig() });
       try {
-        const applied = await migrate(running.ctx.db.pool);
+        const { applied } = running;
         process.stdout.write(opts.json ? JSON.stringify({ applied }) + '\n' : applied.length ? `applied: ${applied.join(', ')}\n` : 'database is up to date\n');
       } finally {
         await running.stop();
