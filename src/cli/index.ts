@@ -16,8 +16,10 @@ const program = new Command();
 program
   .name('kizuna')
   .description('LINE CRM with a Shopify integration. Configuration comes from environment variables (see README).')
-  .showHelpAfterError()
-  .exitOverride();
+  .exitOverride()
+  // One-line reasons, as for every other failure; `--help` shows the usage.
+  .showHelpAfterError(false)
+  .configureOutput({ outputError: (str, write) => write(`kizuna: ${str.replace(/^error: /, '').trim()}\n`) });
 
 registerServe(program);
 registerTenant(program);
