@@ -3,7 +3,8 @@
 //   - Shopify webhooks (already verified and deduplicated into shopify_webhook_inbox by the HTTP route) are applied in small
 //     batches per tenant: the customers they name are re-read from Shopify (webhook payloads since 2025-01 lack tags, consent and
 //     order totals, and re-reading always yields the newest state, so out-of-order deliveries cannot regress anything), deletes mark
-//     the customer deleted and keep the imported values, and a purchasing summary's lastOrderId is kept when no newer one is known.
+//     the customer deleted and keep the imported values; 最終注文ID is taken as runs take it (GraphQL lastOrder, or REST for customers
+//     whose number of orders changed), never from a purchasing summary's payload, which may be older than what is known.
 import { z } from 'zod';
 import type { AppContext } from '../context.js';
 import { withTransaction } from '../db/index.js';
@@ -12,8 +13,10 @@ import { onFriendEmailChanged } from '../crm/events.js';
 import { getTenant, hasShopifyPlan } from '../crm/tenants.js';
 import { clientForTenant, getIntegration, shopifyFieldIds } from '../shopify/integration.js';
 import { customersByIds } from '../shopify/queries.js';
-import { numericId, ShopifyCustomerSchema, type ShopifyCustomer } from './map.js';
-import { prepareCustomer, writeBatch, writeLinkedValues } from './write.js';
+import { lastOrderDenied, withoutLastOrder } from './fetch.js';
+import { ShopifyCustomerSchema, type ShopifyCustomer } from './map.js';
+import { prepareBatch } from './runs.js';
+import { writeBatch, writeLinkedValues } from './write.js';
 
 async function activeIntegration(ctx: AppContext, tenantId: string) {
   const integration = await getIntegration(ctx.db.pool, tenantId);
@@ -72,7 +75,6 @@ const handleDrain: JobHandler<z.output<typeof drainPayload>> = async ({ tenantId
 };
 
 const TOPIC_DELETE = 'customers/delete';
-const TOPIC_SUMMARY = 'customers/purchasing_summary';
 
 /** Applies up to 200 pending deliveries of one tenant; returns how many were handled. */
 export async function drainWebhooks(ctx: AppContext, tenantId: string): Promise<number> {
@@ -97,17 +99,6 @@ export async function drainWebhooks(ctx: AppContext, tenantId: string): Promise<
     const refresh = new Set(rows.filter((r) => r.topic !== TOPIC_DELETE && r.customer_id).map((r) => r.customer_id as string));
     for (const d of deletes) refresh.delete(d.customer_id);
 
-    // Purchasing summaries carry the last order id, which read_customers alone cannot read from GraphQL.
-    for (const s of rows.filter((r) => r.topic === TOPIC_SUMMARY && r.customer_id)) {
-      const lastOrderId = numericId(s.payload?.lastOrderId);
-      const at = s.payload?.occurredAt ? new Date(s.payload.occurredAt) : (s.triggered_at ?? now);
-      await tx.query(
-        `UPDATE shopify_customers SET v_last_order_id = $3, last_order_source = 'webhook', last_order_at = $4
-         WHERE tenant_id = $1 AND customer_id = $2 AND (last_order_at IS NULL OR last_order_at < $4)`,
-        [tenantId, s.customer_id, lastOrderId, at],
-      );
-    }
-
     if (deletes.length) {
       await tx.query(
         `WITH gone AS (
@@ -121,32 +112,31 @@ export async function drainWebhooks(ctx: AppContext, tenantId: string): Promise<
 
     if (refresh.size) {
       const fieldIds = await shopifyFieldIds(tx, tenantId);
-      const withLastOrder = integration.lastOrderSource === 'graphql';
+      let withLastOrder = integration.lastOrderSource === 'graphql';
       const { client } = await clientForTenant(ctx, tenantId);
       const ids = [...refresh];
-      const { data } = await client.graphql<{ nodes: (unknown | null)[] }>(
+      const { data, errors } = await client.graphql<{ nodes: (unknown | null)[] }>(
         customersByIds(withLastOrder),
         { ids: ids.map((id) => `gid://shopify/Customer/${id}`) },
         ids.length * 7,
       );
+      let nodes = data.nodes;
+      if (withLastOrder && lastOrderDenied(errors)) {
+        // read_orders was taken away: a null lastOrder here means "denied", not "no orders"; from now on, REST.
+        nodes = nodes.map(withoutLastOrder);
+        withLastOrder = false;
+        await tx.query(`UPDATE shopify_integrations SET last_order_source = 'rest' WHERE tenant_id = $1`, [tenantId]);
+      }
       const found: ShopifyCustomer[] = [];
       const missing: string[] = [];
-      data.nodes.forEach((n, i) => {
+      nodes.forEach((n, i) => {
         const parsed = n ? ShopifyCustomerSchema.safeParse(n) : null;
         if (parsed?.success) found.push(parsed.data);
         else missing.push(ids[i]!);
       });
-      const { rows: known } = await tx.query(
-        `SELECT customer_id::text AS id, v_last_order_id, last_order_source FROM shopify_customers WHERE tenant_id = $1 AND customer_id = ANY($2::bigint[])`,
-        [tenantId, found.map((c) => c.legacyResourceId)],
-      );
-      const lastOrders = new Map(known.map((k) => [k.id as string, k]));
-      const prepared = found.map((c) => {
-        if (withLastOrder) return prepareCustomer(c);
-        if (Number(c.numberOfOrders) === 0) return prepareCustomer(c, { id: null, source: null });
-        const k = lastOrders.get(c.legacyResourceId);
-        return prepareCustomer(c, { id: k?.v_last_order_id ?? null, source: k?.last_order_source ?? null });
-      });
+      // 最終注文ID as a run takes it: from REST for customers whose number of orders changed. Purchasing summaries only ask
+      // for this re-read: their payload's lastOrderId may be older than what a run has read since (they are retried for hours).
+      const prepared = await prepareBatch(ctx, client, tenantId, found, withLastOrder);
       await writeBatch(tx, { tenantId, fieldIds, customers: prepared, now });
       if (missing.length) {
         await tx.query(

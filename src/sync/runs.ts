@@ -422,8 +422,11 @@ export async function linkAllFromMirror(tx: import('pg').PoolClient, tenantId: s
   return rows.length;
 }
 
-/** Maps a batch, filling 最終注文ID from REST for customers whose orders changed when GraphQL's lastOrder is not allowed. */
-async function prepareBatch(
+/**
+ * Maps a batch, filling 最終注文ID from REST for customers whose orders changed when GraphQL's lastOrder is not allowed (runs
+ * and webhook follow-ups alike).
+ */
+export async function prepareBatch(
   ctx: AppContext,
   client: import('../shopify/client.js').ShopifyClient,
   tenantId: string,
