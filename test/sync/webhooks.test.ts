@@ -4,7 +4,7 @@
 // Shopify itself (real HTTP to a listening Kizuna) or are built and signed here; older deliveries never overwrite newer data.
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { signShopifyBody } from '../../src/shopify/webhooks.js';
+import { forgetWebhookTarget, signShopifyBody } from '../../src/shopify/webhooks.js';
 import { unlinkIntegration } from '../../src/shopify/integration.js';
 import { drainWebhooks } from '../../src/sync/realtime.js';
 import { syncWorld, type SyncWorld } from '../helpers/sync.js';
@@ -253,7 +253,7 @@ describe('Shopify webhooks', () => {
       const c = linkedCustomer(w, friends, () => true, 7);
       const before = await w.values(c.friendId);
       await unlinkIntegration(w.t.ctx, w.tenant);
-      (await import('../../src/shopify/webhooks.js')).forgetWebhookTarget(w.tenant.id);
+      forgetWebhookTarget(w.tenant.id);
       const res = await post(w, 'customers/update', { id: c.id, admin_graphql_api_id: `gid://shopify/Customer/${c.id}` });
       expect(res.statusCode).toBe(200);
       expect(res.json()).toMatchObject({ ignored: true });
