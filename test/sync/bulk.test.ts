@@ -187,6 +187,25 @@ describe('bulk export', () => {
     }
   });
 
+  it.each([
+    ['502', { kind: '5xx', status: 502, on: 'bulk' }],
+    ['a reset connection', { kind: 'reset', on: 'bulk' }],
+  ] as const)('the download answering %s: the attempt fails retryably; the retry downloads the same export', async (_name, fault) => {
+    const w = await world();
+    try {
+      w.h.shop.failNext({ ...fault });
+      const runId = await newRun(w);
+      expect(await failingAttempt(w, runId)).toBe('SHOPIFY_BULK_FAILED');
+      const run = await attempt(w, runId);
+      expect(run.status).toBe('succeeded');
+      expect(bulkStarts(w)).toHaveLength(1);
+      expect(downloads(w)).toHaveLength(2);
+      expect(await w.snapshot()).toEqual(reference);
+    } finally {
+      await w.close();
+    }
+  });
+
   it('a store with no customers: Shopify gives no URL, the run succeeds with nothing fetched', async () => {
     const w = await world({ customers: 0 });
     const threshold = syncSettings.bulkThreshold;
