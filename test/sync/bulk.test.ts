@@ -5,6 +5,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clientForTenant } from '../../src/shopify/integration.js';
 import { BULK_RUN } from '../../src/shopify/queries.js';
+import { storeDelivery } from '../../src/shopify/webhooks.js';
+import { drainWebhooks } from '../../src/sync/realtime.js';
 import { requestRun, syncSettings, type Run } from '../../src/sync/runs.js';
 import { syncWorld, type SyncSnapshot, type SyncWorld } from '../helpers/sync.js';
 
@@ -201,6 +203,38 @@ describe('bulk export', () => {
       expect(bulkStarts(w)).toHaveLength(1);
       expect(downloads(w)).toHaveLength(2);
       expect(await w.snapshot()).toEqual(reference);
+    } finally {
+      await w.close();
+    }
+  });
+
+  it('a customer changed and applied from a webhook while the run streams an older export keeps the newer data', async () => {
+    const w = await world();
+    try {
+      const gen = w.h.shop.store.generator;
+      let i = 300;
+      while (!(gen.customerAt(i).verifiedEmail && gen.customerAt(i).email)) i += 2;
+      const x = gen.customerAt(i);
+      const run = await w.sync('full', {
+        batchSize: BATCH,
+        afterBatch: async (n) => {
+          if (n !== 2) return; // the export is complete and its first lines written; customer x comes later in the file
+          w.h.shop.changeCustomer(x.id, { note: 'Webhookで更新' }, { silent: true });
+          await storeDelivery(w.t.ctx, {
+            tenantId: w.tenant.id,
+            webhookId: 'during-bulk',
+            topic: 'customers/update',
+            triggeredAt: w.h.clock.now().toISOString(),
+            rawBody: Buffer.from(JSON.stringify({ id: x.id, admin_graphql_api_id: `gid://shopify/Customer/${x.id}` })),
+          });
+          expect(await drainWebhooks(w.t.ctx, w.tenant.id)).toBe(1);
+        },
+      });
+      expect(run.status).toBe('succeeded');
+      const snap = await w.snapshot();
+      expect(snap.values[x.email!.toLowerCase()]!.note).toBe('Webhookで更新');
+      const { rows } = await w.t.ctx.db.pool.query(`SELECT shopify_updated_at FROM shopify_customers WHERE customer_id = $1`, [x.id]);
+      expect(new Date(rows[0].shopify_updated_at).getTime()).toBe(w.h.shop.customer(x.id)!.updatedAt);
     } finally {
       await w.close();
     }
