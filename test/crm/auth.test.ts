@@ -148,7 +148,8 @@ describe('operators', () => {
     expect(list.body).toContain('次へ');
     expect(list.body).not.toContain('<script>alert(1)</script>');
     expect(list.body).toContain('&lt;script&gt;');
-    expect(list.body).not.toContain('外部データ連携'); // the next issue adds that nav item with its page
+    expect(list.body).toContain('href="/settings/integrations/shopify"'); // the nav leads to a page that exists
+    expect((await t.app.inject({ method: 'GET', url: '/settings/integrations/shopify', headers: { cookie } })).statusCode).toBe(200);
 
     const search = await t.app.inject({ method: 'GET', url: '/friends?q=special@example', headers: { cookie } });
     expect(search.body).toContain(`/friends/${special}`);

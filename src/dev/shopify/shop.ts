@@ -54,8 +54,8 @@ export type CustomerInput = Partial<Omit<CustomerRecord, 'createdAt' | 'updatedA
   createdAt?: TimeInput;
   updatedAt?: TimeInput;
   addresses?: Partial<Address>[];
-  emailMarketing?: Partial<NonNullable<CustomerRecord['emailMarketing']>> & { updatedAt?: TimeInput | null } | null;
-  smsMarketing?: Partial<NonNullable<CustomerRecord['smsMarketing']>> & { updatedAt?: TimeInput | null } | null;
+  emailMarketing?: Partial<Omit<NonNullable<CustomerRecord['emailMarketing']>, 'updatedAt'>> & { updatedAt?: TimeInput | null } | null;
+  smsMarketing?: Partial<Omit<NonNullable<CustomerRecord['smsMarketing']>, 'updatedAt'>> & { updatedAt?: TimeInput | null } | null;
 };
 
 export type CustomerRef = number | string;
