@@ -163,7 +163,9 @@ export async function writeBatch(client: pg.PoolClient, input: WriteBatchInput):
   const { rows: linkedRows } = !link ? { rows: [] as { friend_id: string }[] } : await client.query<{ friend_id: string }>(
     `INSERT INTO shopify_links (tenant_id, friend_id, customer_id, matched_email, linked_at)
      SELECT $1, f.id, s.customer_id, s.email_matchable, $2
-     FROM sync_stage s JOIN friends f ON f.tenant_id = $1 AND f.email_normalized = s.email_matchable
+     FROM sync_stage s CROSS JOIN LATERAL (
+       -- one probe of friends_email per staged email, never a scan of all friends per batch (see writeLinkedValues)
+       SELECT id FROM friends WHERE tenant_id = $1 AND email_normalized = s.email_matchable OFFSET 0) f
      WHERE s.email_matchable IS NOT NULL
      ON CONFLICT (tenant_id, friend_id) DO NOTHING
      RETURNING friend_id::text AS friend_id`,
@@ -214,11 +216,19 @@ export async function writeLinkedValues(
     const d = f.type === 'date' ? col : 'NULL::date';
     return `($3::bigint[])[${i + 1}], '${f.type}', ${t}, ${n}, ${d}`;
   }).map((v) => `(${v})`);
+  // The links and their customers are looked up one id at a time through their indexes — not by filtering (or hashing) every
+  // link of the tenant, which costs links × batch and grows with the account. The LATERAL … OFFSET 0 subqueries keep that
+  // plan whatever the statistics say (they lag behind while a first sync fills the tables).
   const { rows } = await client.query<{ n: number }>(
     `WITH targets AS (
-       SELECT l.friend_id, c.* FROM shopify_links l
-       JOIN shopify_customers c ON c.tenant_id = l.tenant_id AND c.customer_id = l.customer_id
-       WHERE l.tenant_id = $1 AND (l.customer_id = ANY($4::bigint[]) OR l.friend_id = ANY($5::bigint[]))
+       SELECT l.friend_id, c.* FROM (
+         SELECT l.friend_id, l.customer_id FROM unnest($4::bigint[]) AS u(customer_id) CROSS JOIN LATERAL (
+           SELECT friend_id, customer_id FROM shopify_links WHERE tenant_id = $1 AND customer_id = u.customer_id OFFSET 0) l
+         UNION
+         SELECT l.friend_id, l.customer_id FROM unnest($5::bigint[]) AS u(friend_id) CROSS JOIN LATERAL (
+           SELECT friend_id, customer_id FROM shopify_links WHERE tenant_id = $1 AND friend_id = u.friend_id OFFSET 0) l
+       ) l CROSS JOIN LATERAL (
+         SELECT * FROM shopify_customers c WHERE c.tenant_id = $1 AND c.customer_id = l.customer_id OFFSET 0) c
      ), vals AS (
        SELECT t.friend_id, v.* FROM targets t
        CROSS JOIN LATERAL (VALUES ${values.join(', ')}) AS v(field_id, field_type, vt, vn, vd)
