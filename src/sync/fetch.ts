@@ -151,8 +151,9 @@ async function pollBulk(opts: FetchOptions, id: string): Promise<BulkOperation> 
     const op = data.bulkOperation;
     if (!op) throw new ShopifyError(ShopifyCodes.SHOPIFY_BULK_FAILED, `Shopify no longer knows the bulk operation ${id}.`);
     if (op.status !== 'CREATED' && op.status !== 'RUNNING' && op.status !== 'CANCELING') return op;
-    // 1 s, 2 s, … up to 10 s between polls: small exports finish fast, large ones take minutes.
-    await opts.sleep(Math.min(10_000, 1000 * (i + 1)));
+    // 0.25 s, 0.5 s, 1 s, 2 s, 4 s, then every 5 s: small exports (an incremental run's) finish in a second or two, large
+    // ones take minutes; a poll costs 1 point, and the time between completion and our next poll is time the run waits.
+    await opts.sleep(Math.min(5_000, 250 * 2 ** i));
   }
 }
 
