@@ -46,6 +46,17 @@ describe('tenant isolation', () => {
     aIds.friend = [String(aFriend)];
     aIds.category = [String(cat.id), String(ro.id)];
     aIds.field = [String(field.id), String(ro.fields[0]!.id)];
+    const segment = (
+      await t.app.inject({
+        method: 'POST',
+        url: '/api/v1/segments',
+        headers: a.auth,
+        payload: { name: `${MARK} セグメント`, match: 'all', conditions: [{ fieldId: ro.fields[0]!.id, op: 'gte', value: 3000 }] },
+      })
+    ).json();
+    aIds.segment = [segment.id];
+    // B's attempt to build a segment on A's field: an unknown field for B
+    bodies['POST /api/v1/segments'] = { payload: { name: 'B', match: 'all', conditions: [{ fieldId: ro.fields[0]!.id, op: 'exists' }] } };
 
     // B has data of its own, so "empty" answers are not mistaken for isolation.
     await makeFriend(t, b.id, { displayName: 'B の友だち' });
@@ -70,6 +81,7 @@ describe('tenant isolation', () => {
       shopify: await q(`SELECT * FROM shopify_integrations WHERE tenant_id = $1`),
       runs: await q(`SELECT * FROM sync_runs WHERE tenant_id = $1 ORDER BY id`),
       links: await q(`SELECT * FROM shopify_links WHERE tenant_id = $1 ORDER BY friend_id`),
+      segments: await q(`SELECT * FROM segments WHERE tenant_id = $1 ORDER BY id`),
     };
   }
 
@@ -80,6 +92,7 @@ describe('tenant isolation', () => {
     if (before === 'friends') return aIds.friend!;
     if (before === 'categories') return aIds.category!;
     if (before === 'runs') return aIds.run!;
+    if (before === 'segments') return aIds.segment!;
     return Object.values(aIds).flat(); // an unknown resource: at least every id A has
   }
 
