@@ -11,9 +11,10 @@ import { fetchProfileJob } from '../crm/line-friends.js';
 import { syncRunJob } from '../sync/runs.js';
 import { syncTickJob } from '../sync/schedule.js';
 import { webhookDrainJob } from '../sync/realtime.js';
+import { deliveryJob } from '../delivery/deliveries.js';
 
 /** Every job Kizuna knows. Domains append theirs here. */
-export const jobs: JobDefinition<any>[] = [sendMailJob, friendEmailChangedJob, fetchProfileJob, syncRunJob, syncTickJob, webhookDrainJob];
+export const jobs: JobDefinition<any>[] = [sendMailJob, friendEmailChangedJob, fetchProfileJob, syncRunJob, syncTickJob, webhookDrainJob, deliveryJob];
 
 const QUEUE_LOCK_KEY = 7_424_242_002; // any constant shared by every Kizuna process
 

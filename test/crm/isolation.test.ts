@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureCategory, writeCustomValues } from '../../src/crm/custom-data.js';
 import { addOperator } from '../../src/crm/operators.js';
+import { updateTenant } from '../../src/crm/tenants.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import { lineUserId, makeFriend, makeTenant, type TestTenant } from './fixtures.js';
 
@@ -57,6 +58,18 @@ describe('tenant isolation', () => {
     aIds.segment = [segment.id];
     // B's attempt to build a segment on A's field: an unknown field for B
     bodies['POST /api/v1/segments'] = { payload: { name: 'B', match: 'all', conditions: [{ fieldId: ro.fields[0]!.id, op: 'exists' }] } };
+    // A scheduled delivery of A's (queued, so a cancel would change it)
+    await updateTenant(t.ctx, a.id, { lineAccessToken: 'a-line-token' });
+    const delivery = (
+      await t.app.inject({
+        method: 'POST',
+        url: '/api/v1/deliveries',
+        headers: a.auth,
+        payload: { segmentId: segment.id, messages: [{ type: 'text', text: `${MARK} クーポン` }], scheduledAt: '2026-12-24T10:00:00+09:00' },
+      })
+    ).json();
+    aIds.delivery = [delivery.id];
+    bodies['POST /api/v1/deliveries'] = { payload: { segmentId: segment.id, messages: [{ type: 'text', text: 'B was here' }] } };
 
     // B has data of its own, so "empty" answers are not mistaken for isolation.
     await makeFriend(t, b.id, { displayName: 'B の友だち' });
@@ -82,6 +95,8 @@ describe('tenant isolation', () => {
       runs: await q(`SELECT * FROM sync_runs WHERE tenant_id = $1 ORDER BY id`),
       links: await q(`SELECT * FROM shopify_links WHERE tenant_id = $1 ORDER BY friend_id`),
       segments: await q(`SELECT * FROM segments WHERE tenant_id = $1 ORDER BY id`),
+      deliveries: await q(`SELECT * FROM deliveries WHERE tenant_id = $1 ORDER BY id`),
+      deliveryBatches: await q(`SELECT b.* FROM delivery_batches b JOIN deliveries d ON d.id = b.delivery_id WHERE d.tenant_id = $1`),
     };
   }
 
@@ -93,6 +108,7 @@ describe('tenant isolation', () => {
     if (before === 'categories') return aIds.category!;
     if (before === 'runs') return aIds.run!;
     if (before === 'segments') return aIds.segment!;
+    if (before === 'deliveries') return aIds.delivery!;
     return Object.values(aIds).flat(); // an unknown resource: at least every id A has
   }
 

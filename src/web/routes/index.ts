@@ -5,6 +5,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import crm from '../../crm/auth.js';
 import liffAssets from '../../line/liff-assets.js';
 import customData from './custom-data.js';
+import deliveries from './deliveries.js';
 import friends from './friends.js';
 import health from './health.js';
 import liff from './liff.js';
@@ -16,5 +17,5 @@ import shopifyUi from './shopify-ui.js';
 import ui from './ui.js';
 
 export const routes: FastifyPluginAsync[] = [
-  crm, health, friends, customData, lineWebhook, liff, liffAssets, shopify, shopifyWebhooks, ui, shopifyUi, segments,
+  crm, health, friends, customData, lineWebhook, liff, liffAssets, shopify, shopifyWebhooks, ui, shopifyUi, segments, deliveries,
 ];
