@@ -70,6 +70,8 @@ describe('tenant isolation', () => {
     ).json();
     aIds.delivery = [delivery.id];
     bodies['POST /api/v1/deliveries'] = { payload: { segmentId: segment.id, messages: [{ type: 'text', text: 'B was here' }] } };
+    bodies['POST /segments'] = { payload: `name=B&match=all&fieldId=${ro.fields[0]!.id}&op=exists&value=`, contentType: 'application/x-www-form-urlencoded' };
+    bodies['POST /segments/:id/deliveries'] = { payload: 'text=B%20was%20here&when=now', contentType: 'application/x-www-form-urlencoded' };
 
     // B has data of its own, so "empty" answers are not mistaken for isolation.
     await makeFriend(t, b.id, { displayName: 'B の友だち' });

@@ -11,11 +11,12 @@ import health from './health.js';
 import liff from './liff.js';
 import lineWebhook from './line-webhook.js';
 import segments from './segments.js';
+import segmentsUi from './segments-ui.js';
 import shopify from './shopify.js';
 import shopifyWebhooks from './shopify-webhooks.js';
 import shopifyUi from './shopify-ui.js';
 import ui from './ui.js';
 
 export const routes: FastifyPluginAsync[] = [
-  crm, health, friends, customData, lineWebhook, liff, liffAssets, shopify, shopifyWebhooks, ui, shopifyUi, segments, deliveries,
+  crm, health, friends, customData, lineWebhook, liff, liffAssets, shopify, shopifyWebhooks, ui, shopifyUi, segments, deliveries, segmentsUi,
 ];
