@@ -8,6 +8,7 @@ import { DeliveryCodes } from '../../delivery/codes.js';
 import { cancelDelivery, createDelivery, getDelivery, listDeliveries } from '../../delivery/deliveries.js';
 import { countSegment, createSegment, deleteSegment, getSegment, listSegments, OP_LABELS, type Op, type Segment, type SegmentCount } from '../../delivery/segments.js';
 import { AppError, Codes } from '../../errors.js';
+import { formatDateTime } from '../ui/html.js';
 import { addNavItem } from '../ui/layout.js';
 import { notFoundPage } from '../ui/pages.js';
 import { segmentDetailPage, segmentsPage, type SegmentForm, type SendForm } from '../ui/segments-page.js';
@@ -161,7 +162,7 @@ export default async function segmentUiRoutes(app: FastifyInstance): Promise<voi
         messages: [{ type: 'text', text: form.text ?? '' }],
         ...(scheduledAt ? { scheduledAt } : {}),
       });
-      const ok = d.scheduledAt ? `${new Intl.DateTimeFormat('ja-JP', { timeZone: 'Asia/Tokyo', dateStyle: 'medium', timeStyle: 'short' }).format(new Date(d.scheduledAt))} に配信を予約しました。` : '配信を開始しました。';
+      const ok = d.scheduledAt ? `${formatDateTime(d.scheduledAt)} に配信を予約しました。` : '配信を開始しました。';
       return reply.redirect(`/segments/${s.id}?ok=${encodeURIComponent(ok)}`, 303);
     } catch (e) {
       return renderDetail(req, reply, s, { form, notice: { error: deliveryError(e) } });
