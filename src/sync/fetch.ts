@@ -151,9 +151,9 @@ async function pollBulk(opts: FetchOptions, id: string): Promise<BulkOperation> 
     const op = data.bulkOperation;
     if (!op) throw new ShopifyError(ShopifyCodes.SHOPIFY_BULK_FAILED, `Shopify no longer knows the bulk operation ${id}.`);
     if (op.status !== 'CREATED' && op.status !== 'RUNNING' && op.status !== 'CANCELING') return op;
-    // 0.25 s, 0.5 s, 1 s, 2 s, 4 s, then every 5 s: small exports (an incremental run's) finish in a second or two, large
-    // ones take minutes; a poll costs 1 point, and the time between completion and our next poll is time the run waits.
-    await opts.sleep(Math.min(5_000, 250 * 2 ** i));
+    // 0.25 s, 0.5 s, then every second: the time between the export's completion and our next poll is time the whole run
+    // waits, and a poll costs 1 point (1 % of a standard plan's restore rate, while the run needs the bucket for nothing else).
+    await opts.sleep(Math.min(1_000, 250 * 2 ** i));
   }
 }
 

@@ -11,7 +11,7 @@ import { defineJob, sendJob, type JobHandler } from '../jobs/define.js';
 import { getTenant } from '../crm/tenants.js';
 import { ShopifyCodes, ShopifyError } from '../shopify/errors.js';
 import { checkPlanForRuns, clientForTenant, shopifyFieldIds, type ClientOverrides } from '../shopify/integration.js';
-import { countCustomers, fetchCustomers, fetchLastOrderIds, updatedSinceFilter, type FetchCheckpoint } from './fetch.js';
+import { countCustomers, fetchCustomers, fetchLastOrderIds, updatedSinceFilter, type FetchBatch, type FetchCheckpoint } from './fetch.js';
 import { prepareCustomer, writeBatch, writeLinkedValues, type BatchCounts, type PreparedCustomer } from './write.js';
 import type { ShopifyCustomer } from './map.js';
 import { closeIncident, openIncident } from './incidents.js';
@@ -340,18 +340,18 @@ async function runBody(ctx: AppContext, row: any, claim: string, log: AppContext
     batchSize: opts.batchSize,
     log,
   });
-  for await (const batch of batches) {
-    // Re-read each batch: 連携を解除 stops the run; 連携 during the mirror-only run after 発行 turns it into a linking run.
-    const state = await ctx.db.pool.query(
-      `SELECT i.status, r.trigger FROM shopify_integrations i JOIN sync_runs r ON r.tenant_id = i.tenant_id WHERE r.id = $1`,
-      [runId],
-    );
-    if (state.rows[0]?.status === 'unlinked') throw new AppError(ShopifyCodes.UNLINKED, '連携が解除されたため中止しました。');
-    mirrorOnly = state.rows[0]?.trigger === 'issue';
-    const prepared = await prepareBatch(ctx, client, tenantId, batch.customers, withLastOrder);
+  // Writes one batch in its own transaction with its checkpoint, then reports it. `after`: the batch before it, still being
+  // written; this one commits only once that one has committed and been reported, so checkpoints advance in order.
+  const writeOne = async (batch: FetchBatch, prepared: PreparedCustomer[], linking: boolean, after: Promise<void> | null) => {
     const counts = await withTransaction(ctx.db.pool, async (tx) => {
-      if (!mirrorOnly) await ensureFieldIds();
-      const c = await writeBatch(tx, { tenantId, fieldIds, customers: prepared, seenRunId: mode === 'full' ? runId : null, now: ctx.clock.now(), link: !mirrorOnly });
+      if (linking) await ensureFieldIds();
+      const c = await writeBatch(tx, { tenantId, fieldIds, customers: prepared, seenRunId: mode === 'full' ? runId : null, now: ctx.clock.now(), link: linking });
+      if (after) {
+        await after;
+        // 連携を解除 while the previous batch was being written stops the run before this one counts.
+        const st = await tx.query(`SELECT status FROM shopify_integrations WHERE tenant_id = $1`, [tenantId]);
+        if (st.rows[0]?.status === 'unlinked') throw new AppError(ShopifyCodes.UNLINKED, '連携が解除されたため中止しました。');
+      }
       const maxUpdated = batch.customers.reduce<string | null>((m, x) => (!m || Date.parse(x.updatedAt) > Date.parse(m) ? x.updatedAt : m), null);
       const own = await tx.query(
         `UPDATE sync_runs SET fetched = fetched + $2, matched = matched + $3, linked = linked + $4, updated = updated + $5,
@@ -371,6 +371,45 @@ async function runBody(ctx: AppContext, row: any, claim: string, log: AppContext
     } catch (e) {
       throw new Abandoned(e);
     }
+  };
+
+  // A bulk export's batches are written two at a time, on two connections: PostgreSQL works on one batch while it finishes the
+  // previous one (a server with two cores or more does both at once), and the next lines are parsed meanwhile. Only batches
+  // of a linking run that share no customer and no email — so no row — overlap; commits stay in order (see writeOne).
+  let last: { done: Promise<void>; keys: Set<string> } | null = null;
+  let beforeLast: Promise<void> | null = null;
+  try {
+    for await (const batch of batches) {
+      // At most two batches in flight.
+      if (beforeLast) await beforeLast;
+      beforeLast = null;
+      // Re-read each batch: 連携を解除 stops the run; 連携 during the mirror-only run after 発行 turns it into a linking run.
+      const state = await ctx.db.pool.query(
+        `SELECT i.status, r.trigger FROM shopify_integrations i JOIN sync_runs r ON r.tenant_id = i.tenant_id WHERE r.id = $1`,
+        [runId],
+      );
+      if (state.rows[0]?.status === 'unlinked') throw new AppError(ShopifyCodes.UNLINKED, '連携が解除されたため中止しました。');
+      mirrorOnly = state.rows[0]?.trigger === 'issue';
+      const prepared = await prepareBatch(ctx, client, tenantId, batch.customers, withLastOrder);
+      const keys = !mirrorOnly && batch.checkpoint.kind === 'bulk' && prepared.length ? batchKeys(prepared) : null;
+      const overlap = last && keys && disjoint(last.keys, keys) ? last : null;
+      if (last && !overlap) await last.done;
+      const doneOne = writeOne(batch, prepared, !mirrorOnly, overlap?.done ?? null);
+      doneOne.catch(() => undefined); // awaited below; a failure must not go unhandled meanwhile
+      if (!keys) {
+        // Pages, the mirror-only run and the export's first checkpoint: one batch at a time, the next one read only after
+        // this one has been written and reported.
+        await doneOne;
+        last = null;
+        continue;
+      }
+      beforeLast = overlap?.done ?? null;
+      last = { done: doneOne, keys };
+    }
+    if (last) await last.done;
+  } finally {
+    // Never leave a batch's transaction behind: the one after a failed batch rolls back (it waits on it), then we go on.
+    await last?.done.catch(() => undefined);
   }
 
   const final = await ctx.db.pool.query(`SELECT trigger FROM sync_runs WHERE id = $1`, [runId]);
@@ -473,4 +512,19 @@ export async function prepareBatch(
     const k = known.get(id);
     return prepareCustomer(c, { id: k?.v_last_order_id ?? null, source: k?.last_order_source ?? null });
   });
+}
+
+/** What two batches written at the same time must not share: customers and matchable emails (and so mirror rows, links, values). */
+function batchKeys(prepared: PreparedCustomer[]): Set<string> {
+  const keys = new Set<string>();
+  for (const c of prepared) {
+    keys.add(`c${c.customerId}`);
+    if (c.emailMatchable) keys.add(`e${c.emailMatchable}`);
+  }
+  return keys;
+}
+
+function disjoint(a: Set<string>, b: Set<string>): boolean {
+  for (const k of b) if (a.has(k)) return false;
+  return true;
 }
