@@ -43,7 +43,11 @@ export interface FetchOptions {
   bulk: boolean;
   resume?: FetchCheckpoint | null;
   sleep: (ms: number) => Promise<void>;
-  /** Customers per batch handed to the writer in bulk mode. */
+  /**
+   * Customers per batch handed to the writer in bulk mode (default 1000). The run keeps up to three batches in memory (two
+   * being written, one being read), and V8 lets the heap grow to a multiple of what is live: 1000 keeps the worker's peak
+   * ~20 MB lower than 2000 at the same speed.
+   */
   batchSize?: number;
   fetch?: typeof fetch;
   log?: { info: (o: object, msg: string) => void; warn: (o: object, msg: string) => void };
@@ -221,7 +225,7 @@ async function* streamJsonl(
     throw new ShopifyError(ShopifyCodes.SHOPIFY_BULK_FAILED, `Downloading the bulk export answered HTTP ${res.status}.`);
   }
   const lines = readline.createInterface({ input: Readable.fromWeb(res.body as import('node:stream/web').ReadableStream), crlfDelay: Infinity });
-  const size = opts.batchSize ?? 2000;
+  const size = opts.batchSize ?? 1000;
   let batch: ShopifyCustomer[] = [];
   let lineNo = 0;
   try {

@@ -11,7 +11,7 @@ import { defineJob, sendJob, type JobHandler } from '../jobs/define.js';
 import { getTenant } from '../crm/tenants.js';
 import { ShopifyCodes, ShopifyError } from '../shopify/errors.js';
 import { checkPlanForRuns, clientForTenant, shopifyFieldIds, type ClientOverrides } from '../shopify/integration.js';
-import { countCustomers, fetchCustomers, fetchLastOrderIds, updatedSinceFilter, type FetchBatch, type FetchCheckpoint } from './fetch.js';
+import { countCustomers, fetchCustomers, fetchLastOrderIds, updatedSinceFilter, type FetchCheckpoint } from './fetch.js';
 import { prepareCustomer, writeBatch, writeLinkedValues, type BatchCounts, type PreparedCustomer } from './write.js';
 import type { ShopifyCustomer } from './map.js';
 import { closeIncident, openIncident } from './incidents.js';
@@ -342,7 +342,7 @@ async function runBody(ctx: AppContext, row: any, claim: string, log: AppContext
   });
   // Writes one batch in its own transaction with its checkpoint, then reports it. `after`: the batch before it, still being
   // written; this one commits only once that one has committed and been reported, so checkpoints advance in order.
-  const writeOne = async (batch: FetchBatch, prepared: PreparedCustomer[], linking: boolean, after: Promise<void> | null) => {
+  const writeOne = async (checkpoint: FetchCheckpoint, maxUpdated: string | null, prepared: PreparedCustomer[], linking: boolean, after: Promise<void> | null) => {
     const counts = await withTransaction(ctx.db.pool, async (tx) => {
       if (linking) await ensureFieldIds();
       const c = await writeBatch(tx, { tenantId, fieldIds, customers: prepared, seenRunId: mode === 'full' ? runId : null, now: ctx.clock.now(), link: linking });
@@ -352,13 +352,12 @@ async function runBody(ctx: AppContext, row: any, claim: string, log: AppContext
         const st = await tx.query(`SELECT status FROM shopify_integrations WHERE tenant_id = $1`, [tenantId]);
         if (st.rows[0]?.status === 'unlinked') throw new AppError(ShopifyCodes.UNLINKED, '連携が解除されたため中止しました。');
       }
-      const maxUpdated = batch.customers.reduce<string | null>((m, x) => (!m || Date.parse(x.updatedAt) > Date.parse(m) ? x.updatedAt : m), null);
       const own = await tx.query(
         `UPDATE sync_runs SET fetched = fetched + $2, matched = matched + $3, linked = linked + $4, updated = updated + $5,
             unchanged = unchanged + $6, unverified = unverified + $7, unmatched = unmatched + $8, checkpoint = $9,
             max_updated_at = greatest(max_updated_at, $10::timestamptz), heartbeat_at = $11
          WHERE id = $1 AND worker_id = $12`,
-        [runId, c.fetched, c.matched, c.linked, c.updated, c.unchanged, c.unverified, c.unmatched, JSON.stringify(batch.checkpoint), maxUpdated, ctx.clock.now(), claim],
+        [runId, c.fetched, c.matched, c.linked, c.updated, c.unchanged, c.unverified, c.unmatched, JSON.stringify(checkpoint), maxUpdated, ctx.clock.now(), claim],
       );
       // Taken over while this worker was presumed dead: the batch is rolled back, the other worker carries on.
       if (!own.rowCount) throw new Abandoned();
@@ -377,12 +376,8 @@ async function runBody(ctx: AppContext, row: any, claim: string, log: AppContext
   // previous one (a server with two cores or more does both at once), and the next lines are parsed meanwhile. Only batches
   // of a linking run that share no customer and no email — so no row — overlap; commits stay in order (see writeOne).
   let last: { done: Promise<void>; keys: Set<string> } | null = null;
-  let beforeLast: Promise<void> | null = null;
   try {
     for await (const batch of batches) {
-      // At most two batches in flight.
-      if (beforeLast) await beforeLast;
-      beforeLast = null;
       // Re-read each batch: 連携を解除 stops the run; 連携 during the mirror-only run after 発行 turns it into a linking run.
       const state = await ctx.db.pool.query(
         `SELECT i.status, r.trigger FROM shopify_integrations i JOIN sync_runs r ON r.tenant_id = i.tenant_id WHERE r.id = $1`,
@@ -394,7 +389,8 @@ async function runBody(ctx: AppContext, row: any, claim: string, log: AppContext
       const keys = !mirrorOnly && batch.checkpoint.kind === 'bulk' && prepared.length ? batchKeys(prepared) : null;
       const overlap = last && keys && disjoint(last.keys, keys) ? last : null;
       if (last && !overlap) await last.done;
-      const doneOne = writeOne(batch, prepared, !mirrorOnly, overlap?.done ?? null);
+      const maxUpdated = batch.customers.reduce<string | null>((m, x) => (!m || Date.parse(x.updatedAt) > Date.parse(m) ? x.updatedAt : m), null);
+      const doneOne = writeOne(batch.checkpoint, maxUpdated, prepared, !mirrorOnly, overlap?.done ?? null);
       doneOne.catch(() => undefined); // awaited below; a failure must not go unhandled meanwhile
       if (!keys) {
         // Pages, the mirror-only run and the export's first checkpoint: one batch at a time, the next one read only after
@@ -403,8 +399,9 @@ async function runBody(ctx: AppContext, row: any, claim: string, log: AppContext
         last = null;
         continue;
       }
-      beforeLast = overlap?.done ?? null;
       last = { done: doneOne, keys };
+      // At most two batches in flight, and at most one more being read: the memory stays that of three batches.
+      if (overlap) await overlap.done;
     }
     if (last) await last.done;
   } finally {
