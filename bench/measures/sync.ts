@@ -1,0 +1,166 @@
+// Measures 1, 2 and 4: the full sync (against COPY and against a naive pipeline), the sync process's peak memory at two store
+// sizes, and an incremental run after 1 % of the customers changed.
+import pg from 'pg';
+import { CustomerGenerator } from '../../src/dev/shopify/index.js';
+import type { NaiveArgs, NaiveResult } from '../children/naive.js';
+import type { SyncArgs, SyncResult } from '../children/sync.js';
+import { copyBaseline, type CopyResult } from '../lib/copy.js';
+import { dropDatabase, type BenchPostgres } from '../lib/db.js';
+import { startFake, type BenchFake } from '../lib/fake.js';
+import type { Figure } from '../lib/format.js';
+import { runChild } from '../lib/proc.js';
+import { setupWorld, type World } from '../lib/world.js';
+
+export interface SyncOptions {
+  customers: number;
+  /** The smaller store whose peak memory is compared with the main one's. */
+  smallCustomers: number;
+  naiveSample: number;
+  share: number;
+  seed: number;
+  log: (s: string) => void;
+}
+
+interface Prepared {
+  fake: BenchFake;
+  url: string;
+  world: World;
+}
+
+async function prepare(pgs: BenchPostgres, name: string, customers: number, o: SyncOptions): Promise<Prepared> {
+  const fake = await startFake(customers, ['read_customers', 'read_orders'], o.seed);
+  try {
+    const url = await pgs.freshDatabase(name);
+    const world = await setupWorld(url, fake.info, { customers, seed: o.seed, share: o.share });
+    return { fake, url, world };
+  } catch (e) {
+    await fake.stop();
+    throw e;
+  }
+}
+
+async function checkpoint(url: string): Promise<void> {
+  const c = new pg.Client(url);
+  await c.connect();
+  await c.query('CHECKPOINT');
+  await c.end();
+}
+
+function sync(p: Prepared, mode: 'full' | 'incremental'): Promise<SyncResult> {
+  return runChild<SyncResult>('bench/children/sync.ts', { url: p.url, origin: p.fake.info.origin, tenantId: p.world.tenantId, mode } satisfies SyncArgs, {
+    timeoutMs: 3 * 3600_000,
+  });
+}
+
+function assertSucceeded(r: SyncResult, what: string): void {
+  if (r.status !== 'succeeded') throw new Error(`${what} ended ${r.status}: ${r.error?.code} ${r.error?.message}`);
+}
+
+/** Changes 1 % of the customers the way a new order does (order count, total, last order; updatedAt moves to now). */
+async function changeOnePercent(fake: BenchFake, customers: number, seed: number): Promise<number> {
+  const gen = new CustomerGenerator({ seed, count: customers });
+  const picks: number[] = [];
+  for (let i = 37 % 100; i < customers; i += 100) picks.push(i);
+  let next = 0;
+  const worker = async () => {
+    for (let k = next++; k < picks.length; k = next++) {
+      const i = picks[k]!;
+      const c = gen.customerAt(i);
+      const jpy = c.currencyCode === 'JPY';
+      const amount = Number(c.amountSpent) + (jpy ? 3000 : 30);
+      await fake.shop.changeCustomer(c.id, {
+        numberOfOrders: c.numberOfOrders + 1,
+        amountSpent: jpy ? String(amount) : amount.toFixed(2),
+        lastOrder: { id: 9_900_000_000_000 + i, name: `#B${i}` },
+      }, { silent: true });
+    }
+  };
+  await Promise.all(Array.from({ length: 8 }, worker));
+  return picks.length;
+}
+
+export async function syncMeasures(pgs: BenchPostgres, o: SyncOptions): Promise<{ figures: Figure[]; details: Record<string, unknown> }> {
+  const n = o.customers;
+  const k = (x: number) => (x >= 1_000_000 ? `${x / 1_000_000} M` : `${x / 1000} k`);
+
+  // Measure 2, the smaller store: only its peak memory is needed (and its rate, for context).
+  o.log(`sync: full run of ${k(o.smallCustomers)} customers (peak memory at the smaller size)`);
+  const small = await prepare(pgs, 'bench_sync_small', o.smallCustomers, o);
+  let smallRun: SyncResult;
+  try {
+    await checkpoint(small.url);
+    smallRun = await sync(small, 'full');
+    assertSucceeded(smallRun, 'the small full sync');
+  } finally {
+    await small.fake.stop();
+    await dropDatabase(pgs.server.adminUrl, 'bench_sync_small');
+  }
+
+  o.log(`sync: full run of ${k(n)} customers, ${o.share * 100} % matched to friends`);
+  const p = await prepare(pgs, 'bench_sync', n, o);
+  let full: SyncResult;
+  let incremental: SyncResult;
+  let changed: number;
+  let copy: CopyResult;
+  let naive: NaiveResult;
+  let exportMs: number | null = null;
+  try {
+    await checkpoint(p.url);
+    full = await sync(p, 'full');
+    assertSucceeded(full, 'the full sync');
+    const ops = (await p.fake.shop.bulkOperations()) as { completedAt: number | null; createdAt: number; url: string | null; query: string; objectCount: number }[];
+    const fullOp = ops.find((op) => !op.query.includes('updated_at'))!;
+    exportMs = fullOp.completedAt !== null ? fullOp.completedAt - fullOp.createdAt : null;
+
+    o.log(`sync: incremental run after 1 % of ${k(n)} customers changed`);
+    changed = await changeOnePercent(p.fake, n, o.seed);
+    await checkpoint(p.url);
+    incremental = await sync(p, 'incremental');
+    assertSucceeded(incremental, 'the incremental sync');
+
+    o.log(`sync: COPY of the same rows into the same tables`);
+    copy = await copyBaseline(p.url);
+
+    o.log(`sync: naive pipeline on the first ${o.naiveSample} customers of the same export`);
+    const c = new pg.Client(p.url);
+    await c.connect();
+    await c.query('TRUNCATE shopify_customers, shopify_links, custom_values');
+    await c.query('VACUUM ANALYZE');
+    await c.query('CHECKPOINT');
+    await c.end();
+    naive = await runChild<NaiveResult>('bench/children/naive.ts', {
+      url: p.url,
+      jsonlUrl: fullOp.url!,
+      tenantId: p.world.tenantId,
+      fieldIds: p.world.fieldIds,
+      sample: o.naiveSample,
+    } satisfies NaiveArgs);
+  } finally {
+    await p.fake.stop();
+    await dropDatabase(pgs.server.adminUrl, 'bench_sync');
+  }
+
+  const syncRate = (n / full.wallMs) * 1000;
+  const copyRate = (n / copy.totalMs) * 1000;
+  const naiveRate = (naive.customers / naive.ms) * 1000;
+  const incRatio = incremental.wallMs / full.wallMs;
+  const growth = full.peakRssMb / smallRun.peakRssMb;
+  const m = (id: string, measure: string, figure: string, value: number, unit: string, goal: string | null, met: boolean | null): Figure => ({ id, measure, figure, value, unit, goal, met });
+  const figures: Figure[] = [
+    m('sync.rate', '1', `full sync of ${k(n)} customers, end to end (bulk export, download, write)`, syncRate, 'customers/s', null, null),
+    m('sync.wall', '1', `  its wall time (of which Shopify's export ${exportMs === null ? '?' : (exportMs / 1000).toFixed(1)} s)`, full.wallMs / 1000, 's', null, null),
+    m('copy.rate', '1a', `PostgreSQL COPY of the same rows (mirror, links, values)`, copyRate, 'customers/s', null, null),
+    m('sync.vsCopy', '1a', `full sync ÷ COPY`, syncRate / copyRate, '×', '≥ 0.5', syncRate / copyRate >= 0.5),
+    m('naive.rate', '1b', `naive pipeline, one statement per value (${naive.customers} sampled)`, naiveRate, 'customers/s', null, null),
+    m('sync.vsNaive', '1b', `full sync ÷ naive`, syncRate / naiveRate, '×', '≥ 20', syncRate / naiveRate >= 20),
+    m('memory.small', '2', `peak RSS of the sync process, ${k(o.smallCustomers)} customers`, smallRun.peakRssMb, 'MB', '≤ 256 MB', smallRun.peakRssMb <= 256),
+    m('memory.large', '2', `peak RSS of the sync process, ${k(n)} customers`, full.peakRssMb, 'MB', '≤ 256 MB', full.peakRssMb <= 256),
+    m('memory.growth', '2', `peak RSS ${k(n)} ÷ ${k(o.smallCustomers)}`, growth, '×', '≤ 1.1 (no growth)', growth <= 1.1),
+    m('incremental.wall', '4', `incremental run, ${changed.toLocaleString('en-US')} of ${k(n)} changed (1 %)`, incremental.wallMs / 1000, 's', null, null),
+    m('incremental.ratio', '4', `incremental ÷ full`, incRatio, '×', '≤ 0.02', incRatio <= 0.02),
+  ];
+  return {
+    figures,
+    details: { customers: n, share: o.share, small: smallRun, full, exportMs, incremental: { ...incremental, changed }, copy, naive, syncRate, copyRate, naiveRate },
+  };
+}
