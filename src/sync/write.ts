@@ -74,8 +74,11 @@ const STAGE_COLUMNS = ['customer_id', 'email_matchable', 'verified_email', 'shop
 /** COPY text format: backslash escapes for the characters that delimit rows and columns; \N for NULL. */
 function copyField(v: string | null): string {
   if (v === null) return '\\N';
+  // Most values have none of these characters: one scan instead of four replaces (the raw record is ~700 characters).
+  if (!SPECIAL.test(v)) return v;
   return v.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r');
 }
+const SPECIAL = /[\\\t\n\r]/;
 
 function copyRows(rows: PreparedCustomer[]): Readable {
   let i = 0;
@@ -135,7 +138,9 @@ export async function writeBatch(client: pg.PoolClient, input: WriteBatchInput):
   if (!rows.length) return { fetched: 0, matched: 0, linked: 0, updated: 0, unchanged: 0, unverified: 0, unmatched: 0 };
 
   await ensureStage(client);
-  await client.query('TRUNCATE sync_stage');
+  // Empty already (ON COMMIT DELETE ROWS) unless a transaction writes two batches; DELETE costs ~0.1 ms where TRUNCATE, which
+  // gives the table a new file, costs ~2 ms per batch.
+  await client.query('DELETE FROM sync_stage');
   await pipeline(copyRows(rows), client.query(copyFrom(`COPY sync_stage (${STAGE_COLUMNS.join(', ')}) FROM STDIN`)));
 
   const setCols = ['email_matchable', 'verified_email', 'shopify_updated_at', 'data_hash', 'last_order_source', 'raw', ...VALUE_COLUMNS]
