@@ -142,7 +142,11 @@ export async function syncMeasures(pgs: BenchPostgres, o: SyncOptions): Promise<
 
   const syncRate = (n / full.wallMs) * 1000;
   const copyRate = (n / copy.totalMs) * 1000;
-  const naiveRate = (naive.customers / naive.ms) * 1000;
+  // The naive pipeline read an export that was already complete; end to end it would wait for the same export as the sync.
+  const naiveProcessingRate = (naive.customers / naive.ms) * 1000;
+  const naiveRate = (n / ((exportMs ?? 0) + (n / naiveProcessingRate) * 1000)) * 1000;
+  // Kizuna's own part: the run minus the time Shopify spent exporting (the same wait for any pipeline).
+  const processingRate = exportMs === null ? syncRate : (n / (full.wallMs - exportMs)) * 1000;
   const incRatio = incremental.wallMs / full.wallMs;
   const growth = full.peakRssMb / smallRun.peakRssMb;
   const m = (id: string, measure: string, figure: string, value: number, unit: string, goal: string | null, met: boolean | null): Figure => ({ id, measure, figure, value, unit, goal, met });
@@ -151,8 +155,9 @@ export async function syncMeasures(pgs: BenchPostgres, o: SyncOptions): Promise<
     m('sync.wall', '1', `  its wall time (of which Shopify's export ${exportMs === null ? '?' : (exportMs / 1000).toFixed(1)} s)`, full.wallMs / 1000, 's', null, null),
     m('copy.rate', '1a', `PostgreSQL COPY of the same rows (mirror, links, values)`, copyRate, 'customers/s', null, null),
     m('sync.vsCopy', '1a', `full sync ÷ COPY`, syncRate / copyRate, '×', '≥ 0.5', syncRate / copyRate >= 0.5),
-    m('naive.rate', '1b', `naive pipeline, one statement per value (${naive.customers} sampled)`, naiveRate, 'customers/s', null, null),
+    m('naive.rate', '1b', `naive pipeline, one statement per value (${naive.customers.toLocaleString('en-US')} sampled), same export wait`, naiveRate, 'customers/s', null, null),
     m('sync.vsNaive', '1b', `full sync ÷ naive`, syncRate / naiveRate, '×', '≥ 20', syncRate / naiveRate >= 20),
+    m('sync.processing', '1', `  without Shopify's export time: sync ${Math.round(processingRate).toLocaleString('en-US')}/s = ${(processingRate / copyRate).toFixed(2)} × COPY, ${(processingRate / naiveProcessingRate).toFixed(1)} × naive`, processingRate, 'customers/s', null, null),
     m('memory.small', '2', `peak RSS of the sync process, ${k(o.smallCustomers)} customers`, smallRun.peakRssMb, 'MB', '≤ 256 MB', smallRun.peakRssMb <= 256),
     m('memory.large', '2', `peak RSS of the sync process, ${k(n)} customers`, full.peakRssMb, 'MB', '≤ 256 MB', full.peakRssMb <= 256),
     m('memory.growth', '2', `peak RSS ${k(n)} ÷ ${k(o.smallCustomers)}`, growth, '×', '≤ 1.1 (no growth)', growth <= 1.1),
@@ -161,6 +166,6 @@ export async function syncMeasures(pgs: BenchPostgres, o: SyncOptions): Promise<
   ];
   return {
     figures,
-    details: { customers: n, share: o.share, small: smallRun, full, exportMs, incremental: { ...incremental, changed }, copy, naive, syncRate, copyRate, naiveRate },
+    details: { customers: n, share: o.share, small: smallRun, full, exportMs, incremental: { ...incremental, changed }, copy, naive, syncRate, copyRate, naiveRate, naiveProcessingRate, processingRate },
   };
 }
