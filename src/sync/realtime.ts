@@ -5,6 +5,7 @@
 //     order totals, and re-reading always yields the newest state, so out-of-order deliveries cannot regress anything), deletes mark
 //     the customer deleted and keep the imported values; 最終注文ID is taken as runs take it (GraphQL lastOrder, or REST for customers
 //     whose number of orders changed), never from a purchasing summary's payload, which may be older than what is known.
+import type { PoolClient } from 'pg';
 import { z } from 'zod';
 import type { AppContext } from '../context.js';
 import { withTransaction } from '../db/index.js';
@@ -99,16 +100,7 @@ export async function drainWebhooks(ctx: AppContext, tenantId: string): Promise<
     const refresh = new Set(rows.filter((r) => r.topic !== TOPIC_DELETE && r.customer_id).map((r) => r.customer_id as string));
     for (const d of deletes) refresh.delete(d.customer_id);
 
-    if (deletes.length) {
-      await tx.query(
-        `WITH gone AS (
-           UPDATE shopify_customers SET deleted_at = $3 WHERE tenant_id = $1 AND customer_id = ANY($2::bigint[]) AND deleted_at IS NULL
-           RETURNING customer_id
-         )
-         UPDATE shopify_links l SET customer_deleted_at = $3 FROM gone WHERE l.tenant_id = $1 AND l.customer_id = gone.customer_id`,
-        [tenantId, deletes.map((d) => d.customer_id), now],
-      );
-    }
+    await markDeleted(tx, tenantId, deletes.map((d) => d.customer_id), now);
 
     if (refresh.size) {
       const fieldIds = await shopifyFieldIds(tx, tenantId);
@@ -138,16 +130,8 @@ export async function drainWebhooks(ctx: AppContext, tenantId: string): Promise<
       // for this re-read: their payload's lastOrderId may be older than what a run has read since (they are retried for hours).
       const prepared = await prepareBatch(ctx, client, tenantId, found, withLastOrder);
       await writeBatch(tx, { tenantId, fieldIds, customers: prepared, now });
-      if (missing.length) {
-        await tx.query(
-          `WITH gone AS (
-             UPDATE shopify_customers SET deleted_at = $3 WHERE tenant_id = $1 AND customer_id = ANY($2::bigint[]) AND deleted_at IS NULL
-             RETURNING customer_id
-           )
-           UPDATE shopify_links l SET customer_deleted_at = $3 FROM gone WHERE l.tenant_id = $1 AND l.customer_id = gone.customer_id`,
-          [tenantId, missing, now],
-        );
-      }
+      // Named by a webhook but gone from Shopify when re-read: deleted meanwhile.
+      await markDeleted(tx, tenantId, missing, now);
     }
     await tx.query(`UPDATE shopify_webhook_inbox SET processed_at = $2 WHERE webhook_id = ANY($1::text[])`, [
       rows.map((r) => r.webhook_id),
@@ -155,4 +139,17 @@ export async function drainWebhooks(ctx: AppContext, tenantId: string): Promise<
     ]);
     return rows.length;
   });
+}
+
+/** Customers deleted in Shopify: marked in the mirror and on their links; the values already written stay (as after 連携を解除). */
+async function markDeleted(tx: PoolClient, tenantId: string, customerIds: string[], now: Date): Promise<void> {
+  if (!customerIds.length) return;
+  await tx.query(
+    `WITH gone AS (
+       UPDATE shopify_customers SET deleted_at = $3 WHERE tenant_id = $1 AND customer_id = ANY($2::bigint[]) AND deleted_at IS NULL
+       RETURNING customer_id
+     )
+     UPDATE shopify_links l SET customer_deleted_at = $3 FROM gone WHERE l.tenant_id = $1 AND l.customer_id = gone.customer_id`,
+    [tenantId, customerIds, now],
+  );
 }
