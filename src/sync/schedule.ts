@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { getTenant, hasShopifyPlan } from '../crm/tenants.js';
 import { checkPlanForRuns } from '../shopify/integration.js';
 import { requestRun, syncRunJob, syncSettings } from './runs.js';
+import { tzOffsetMs } from '../time.js';
 
 interface Window {
   startMin: number;
@@ -26,19 +27,7 @@ export function parseWindow(w: string): Window {
 
 /** The UTC offset (minutes) of a time zone at an instant. */
 function offsetMinutes(tz: string, at: Date): number {
-  const parts = new Intl.DateTimeFormat('en-US', {
-    timeZone: tz,
-    hourCycle: 'h23',
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-    hour: '2-digit',
-    minute: '2-digit',
-    second: '2-digit',
-  }).formatToParts(at);
-  const get = (t: string) => Number(parts.find((p) => p.type === t)!.value);
-  const asUtc = Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second'));
-  return Math.round((asUtc - Math.floor(at.getTime() / 1000) * 1000) / 60_000);
+  return Math.round(tzOffsetMs(tz, at.getTime()) / 60_000);
 }
 
 /** The instant at which the local wall time `date` (YYYY-MM-DD) + minutes occurs in tz. */

@@ -2,6 +2,7 @@
 // the part Kizuna relies on: `field:value`, comparators `>` `>=` `<` `<=` after the colon, quoted values, implicit AND, `AND`,
 // `OR`, and `-`/`NOT` negation. Unknown fields are ignored with a warning in `extensions.search`, as Shopify does.
 import type { CustomerRecord } from './generator.js';
+import { tzOffsetMs } from '../../time.js';
 
 export interface Range {
   min: number;
@@ -143,22 +144,6 @@ export function parseSearchDate(value: string, timeZone: string): { at: number; 
     return Number.isNaN(t) ? null : { at: t, dayLong: false };
   }
   return { at: zonedToUtc(v, timeZone), dayLong: false };
-}
-
-export function tzOffsetMs(timeZone: string, at: number): number {
-  const parts = new Intl.DateTimeFormat('en-US', {
-    timeZone,
-    hourCycle: 'h23',
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-    hour: '2-digit',
-    minute: '2-digit',
-    second: '2-digit',
-  }).formatToParts(new Date(at));
-  const get = (type: string) => Number(parts.find((p) => p.type === type)?.value);
-  const asUtc = Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second'));
-  return asUtc - Math.floor(at / 1000) * 1000;
 }
 
 function zonedToUtc(local: string, timeZone: string): number {

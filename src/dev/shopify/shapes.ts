@@ -2,7 +2,7 @@
 // the REST resource (numeric ids, snake_case, shop-local timestamps) and the webhook payloads (REST-like, trimmed since
 // 2025-01). Samples: /work/shared/shopify/samples/{rest,webhooks}.
 import type { Address, CustomerRecord } from './generator.js';
-import { tzOffsetMs } from './search.js';
+import { tzOffsetMs } from '../../time.js';
 
 export const gid = (type: string, id: number | string) => `gid://shopify/${type}/${id}`;
 

@@ -6,7 +6,7 @@ import { BulkRunner, type BulkFailure, type BulkOperation } from './bulk.js';
 import { FaultQueue, type Fault } from './faults.js';
 import { CustomerGenerator, type Address, type CustomerRecord } from './generator.js';
 import { ADMIN_API_VERSION, expandScopes } from './schema.js';
-import { tzOffsetMs } from './search.js';
+import { tzOffsetMs } from '../../time.js';
 import {
   localDateTime,
   parseGid,
