@@ -79,7 +79,10 @@ async function boot(
  */
 async function startScheduler(ctx: AppContext): Promise<void> {
   await ctx.boss.schedule(syncTickJob.name, '* * * * *', {}, { tz: 'UTC', singletonKey: 'tick' });
-  await sendJob(ctx.boss, syncTickJob, {}, { singletonKey: 'startup-tick', singletonSeconds: 60 });
+  // The tick at start is a shortcut (the cron tick follows within a minute): a failure to send it must not stop the start.
+  await sendJob(ctx.boss, syncTickJob, {}, { singletonKey: 'startup-tick', singletonSeconds: 60 }).catch((e: Error) =>
+    ctx.log.warn({ err: { message: e.message } }, 'could not queue the start-up scheduler tick; the next one comes within a minute'),
+  );
 }
 
 export async function serve(options: { config?: Config; clock?: Clock } = {}): Promise<Running> {

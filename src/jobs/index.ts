@@ -46,7 +46,17 @@ export async function startBoss(opts: BossOptions): Promise<PgBoss> {
   try {
     await lock.query('SELECT pg_advisory_lock($1)', [QUEUE_LOCK_KEY]);
     for (const def of jobs) {
-      await boss.createQueue(def.name, { name: def.name, ...def.queue });
+      // A job sent by an already running process can still meet our partition DDL in a deadlock; PostgreSQL then aborts one
+      // side, and trying again a moment later succeeds.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await boss.createQueue(def.name, { name: def.name, ...def.queue });
+          break;
+        } catch (e) {
+          if ((e as { code?: string }).code !== '40P01' || attempt >= 5) throw e;
+          await new Promise((r) => setTimeout(r, 100 * attempt));
+        }
+      }
     }
   } finally {
     await lock.query('SELECT pg_advisory_unlock($1)', [QUEUE_LOCK_KEY]).catch(() => {});
