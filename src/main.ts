@@ -101,8 +101,8 @@ export function worker(options: { config?: Config; clock?: Clock } = {}): Promis
 }
 
 /** For admin commands: the database (joined or started for the command's duration), migrated, and a job client. */
-export function admin(role: string, options: { config?: Config; clock?: Clock; migrate?: boolean } = {}): Promise<Running> {
-  return boot(role, { ...options, exclusive: false, migrate: options.migrate ?? true, schedule: false, work: false, web: false });
+export function admin(role: string, options: { config?: Config; clock?: Clock } = {}): Promise<Running> {
+  return boot(role, { ...options, exclusive: false, migrate: true, schedule: false, work: false, web: false });
 }
 
 /** Stops `running` on SIGINT/SIGTERM; a second signal forces the exit (PostgreSQL is still asked to stop). */

@@ -16,8 +16,8 @@ import { clientForTenant, getIntegration, shopifyFieldIds } from '../shopify/int
 import { customersByIds } from '../shopify/queries.js';
 import { lastOrderDenied, withoutLastOrder } from './fetch.js';
 import { ShopifyCustomerSchema, type ShopifyCustomer } from './map.js';
-import { prepareBatch } from './runs.js';
-import { writeBatch, writeLinkedValues } from './write.js';
+import { linkAllFromMirror, prepareBatch } from './runs.js';
+import { writeBatch } from './write.js';
 
 async function activeIntegration(ctx: AppContext, tenantId: string) {
   const integration = await getIntegration(ctx.db.pool, tenantId);
@@ -30,21 +30,7 @@ async function activeIntegration(ctx: AppContext, tenantId: string) {
 export async function matchFriendFromMirror(ctx: AppContext, tenantId: string, friendId: number): Promise<boolean> {
   if (!(await activeIntegration(ctx, tenantId))) return false;
   const fieldIds = await shopifyFieldIds(ctx.db.pool, tenantId);
-  return withTransaction(ctx.db.pool, async (tx) => {
-    const { rows } = await tx.query(
-      `INSERT INTO shopify_links (tenant_id, friend_id, customer_id, matched_email, linked_at)
-       SELECT f.tenant_id, f.id, c.customer_id, c.email_matchable, $3
-       FROM friends f JOIN shopify_customers c ON c.tenant_id = f.tenant_id AND c.email_matchable = f.email_normalized AND c.deleted_at IS NULL
-       WHERE f.tenant_id = $1 AND f.id = $2
-       ORDER BY c.shopify_updated_at DESC LIMIT 1
-       ON CONFLICT (tenant_id, friend_id) DO NOTHING
-       RETURNING friend_id::text AS friend_id`,
-      [tenantId, friendId, ctx.clock.now()],
-    );
-    if (!rows[0]) return false;
-    await writeLinkedValues(tx, { tenantId, fieldIds, customerIds: [], friendIds: [rows[0].friend_id], now: ctx.clock.now() });
-    return true;
-  });
+  return withTransaction(ctx.db.pool, async (tx) => (await linkAllFromMirror(tx, tenantId, fieldIds, ctx.clock.now(), friendId)) > 0);
 }
 
 onFriendEmailChanged(async (event, ctx) => {

@@ -457,7 +457,14 @@ async function runBody(ctx: AppContext, row: any, claim: string, log: AppContext
  * of every run, so it starts from the friends not linked yet and probes the mirror by email for each: its cost follows the
  * friends, not the store (joining the whole mirror took seconds per run at a million customers, for nothing new to link).
  */
-export async function linkAllFromMirror(tx: import('pg').PoolClient, tenantId: string, fieldIds: number[], now: Date): Promise<number> {
+export async function linkAllFromMirror(
+  tx: import('pg').PoolClient,
+  tenantId: string,
+  fieldIds: number[],
+  now: Date,
+  /** Only this friend (its email just arrived); all unlinked friends when omitted. */
+  friendId: number | null = null,
+): Promise<number> {
   const { rows } = await tx.query<{ friend_id: string }>(
     `INSERT INTO shopify_links (tenant_id, friend_id, customer_id, matched_email, linked_at)
      SELECT f.tenant_id, f.id, c.customer_id, c.email_matchable, $2
@@ -465,11 +472,11 @@ export async function linkAllFromMirror(tx: import('pg').PoolClient, tenantId: s
        SELECT customer_id, email_matchable FROM shopify_customers c
        WHERE c.tenant_id = f.tenant_id AND c.email_matchable = f.email_normalized AND c.deleted_at IS NULL
        ORDER BY c.shopify_updated_at DESC LIMIT 1) c
-     WHERE f.tenant_id = $1 AND f.email_normalized IS NOT NULL
+     WHERE f.tenant_id = $1 AND f.email_normalized IS NOT NULL AND ($3::bigint IS NULL OR f.id = $3)
        AND NOT EXISTS (SELECT 1 FROM shopify_links l WHERE l.tenant_id = f.tenant_id AND l.friend_id = f.id)
      ON CONFLICT (tenant_id, friend_id) DO NOTHING
      RETURNING friend_id::text AS friend_id`,
-    [tenantId, now],
+    [tenantId, now, friendId],
   );
   if (rows.length) await writeLinkedValues(tx, { tenantId, fieldIds, customerIds: [], friendIds: rows.map((r) => r.friend_id), now });
   return rows.length;
