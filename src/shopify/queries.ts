@@ -16,6 +16,28 @@ export const CUSTOMERS_COUNT = /* GraphQL */ `
   }
 `;
 
+/**
+ * The lowest and highest customer ids (https://shopify.dev/docs/api/admin-graphql/latest/queries/customers, sortKey ID): the ends
+ * of the id range a large full export is split across.
+ */
+export const CUSTOMER_ID_ENDS = /* GraphQL */ `
+  query KizunaCustomerIdEnds {
+    lowest: customers(first: 1, sortKey: ID) { nodes { legacyResourceId } }
+    highest: customers(first: 1, sortKey: ID, reverse: true) { nodes { legacyResourceId } }
+  }
+`;
+
+/** How many customers have an id at or below each of `n` thresholds, in one call (`id:<=…` is a documented customers filter). */
+export function customersCountsUpTo(n: number): string {
+  const vars = Array.from({ length: n }, (_, i) => `$q${i}: String!`).join(', ');
+  const fields = Array.from({ length: n }, (_, i) => `c${i}: customersCount(query: $q${i}, limit: null) { count }`).join('\n    ');
+  return /* GraphQL */ `
+  query KizunaCustomersCountsUpTo(${vars}) {
+    ${fields}
+  }
+`;
+}
+
 // The customer fields behind the 22 custom data fields (CONTRACT.md). `lastOrder` needs read_orders: it is only asked for when
 // that scope is granted; otherwise the last order id comes from REST `last_order_id` (read_customers) — see sync/fetch.ts.
 const CUSTOMER_FIELDS = `
@@ -146,6 +168,8 @@ export function allDocuments(): Record<string, string> {
   return {
     SHOP_CHECK,
     CUSTOMERS_COUNT,
+    CUSTOMER_ID_ENDS,
+    customersCountsUpTo_15: customersCountsUpTo(15),
     customersPage_withLastOrder: customersPage(true),
     customersPage_withoutLastOrder: customersPage(false),
     customerById_withLastOrder: customerById(true),

@@ -14,7 +14,9 @@ import {
   BULK_RUNNING,
   BULK_STATUS,
   bulkCustomersQuery,
+  CUSTOMER_ID_ENDS,
   CUSTOMERS_COUNT,
+  customersCountsUpTo,
   customersPage,
   customersPageSize,
 } from '../shopify/queries.js';
@@ -22,7 +24,16 @@ import { numericId, ShopifyCustomerSchema, type ShopifyCustomer } from './map.js
 
 export type FetchCheckpoint =
   | { kind: 'pages'; filter: string | null; after: string | null }
-  | { kind: 'bulk'; operationId: string; linesDone: number };
+  | {
+      kind: 'bulk';
+      operationId: string;
+      linesDone: number;
+      /** A split full export (see planBulkParts): the filter of every part and the one being read; absent for a single export. */
+      parts?: (string | null)[];
+      part?: number;
+      /** When Shopify started the run's first export (its createdAt): the run's cursor never passes it. */
+      startedAt?: string | null;
+    };
 
 export interface FetchBatch {
   customers: ShopifyCustomer[];
@@ -41,6 +52,9 @@ export interface FetchOptions {
   /** Only customers updated at or after this instant (incremental runs); null for all. */
   since: Date | null;
   bulk: boolean;
+  /** Customers in the store (for splitting a full export) and into how many parts to split it (1: one export). */
+  total?: number | null;
+  bulkParts?: number;
   resume?: FetchCheckpoint | null;
   sleep: (ms: number) => Promise<void>;
   /**
@@ -122,10 +136,11 @@ interface BulkOperation {
   objectCount: string;
   url: string | null;
   partialDataUrl: string | null;
+  createdAt: string;
 }
 
-async function startBulk(opts: FetchOptions, withLastOrder: boolean): Promise<string> {
-  const inner = bulkCustomersQuery(withLastOrder, updatedSinceFilter(opts.since) ?? undefined);
+async function startBulk(opts: FetchOptions, filter: string | null, withLastOrder: boolean): Promise<string> {
+  const inner = bulkCustomersQuery(withLastOrder, filter ?? undefined);
   for (let attempt = 0; ; attempt++) {
     const { data } = await opts.client.graphql<{
       bulkOperationRunQuery: { bulkOperation: { id: string } | null; userErrors: { message: string; code: string | null }[] };
@@ -155,58 +170,137 @@ async function pollBulk(opts: FetchOptions, id: string): Promise<BulkOperation> 
     const op = data.bulkOperation;
     if (!op) throw new ShopifyError(ShopifyCodes.SHOPIFY_BULK_FAILED, `Shopify no longer knows the bulk operation ${id}.`);
     if (op.status !== 'CREATED' && op.status !== 'RUNNING' && op.status !== 'CANCELING') return op;
-    // 0.25 s, 0.5 s, then every second: the time between the export's completion and our next poll is time the whole run
-    // waits, and a poll costs 1 point (1 % of a standard plan's restore rate, while the run needs the bucket for nothing else).
-    await opts.sleep(Math.min(1_000, 250 * 2 ** i));
+    // Every 0.25 s for the first 5 s, then every second: the time between the export's completion and our next poll is time
+    // the whole run waits (an incremental export of a few thousand customers takes about a second), and a poll costs 1 point
+    // (1 % of a standard plan's restore rate, while the run needs the bucket for nothing else).
+    await opts.sleep(i < 20 ? 250 : 1_000);
   }
 }
 
+/**
+ * How a full export of a large store is split: the id range cut into `parts` consecutive ranges, each exported by its own bulk
+ * operation. Rows are only written once their export is complete, so a single export makes the whole run wait for all of
+ * Shopify's work first; split, the first (small) part is written while the next one exports. Each part holds about twice the
+ * customers of the one before (1/31, 2/31, 4/31, 8/31, 16/31 of the store for 5), so writing a part takes as long as
+ * exporting the next one when Shopify exports twice as fast as we write, and the wait before the first row is a 31st of an
+ * export. Boundaries come from the store's own id distribution (counts at 15 thresholds, interpolated), so a store whose ids
+ * are bunched still splits as planned; the first part is open below and the last open above, so every customer — even one
+ * created during the run — is in exactly one part. Returns the `query` filter of each part.
+ */
+export async function planBulkParts(client: ShopifyClient, total: number, parts: number): Promise<(string | null)[]> {
+  if (parts < 2 || total < parts * 2) return [null];
+  const ends = await client.graphql<{ lowest: { nodes: { legacyResourceId: string }[] }; highest: { nodes: { legacyResourceId: string }[] } }>(
+    CUSTOMER_ID_ENDS,
+    {},
+    6,
+  );
+  const lo = ends.data.lowest.nodes[0]?.legacyResourceId;
+  const hi = ends.data.highest.nodes[0]?.legacyResourceId;
+  if (!lo || !hi) return [null];
+  const min = BigInt(lo);
+  const span = BigInt(hi) - min;
+  const SAMPLES = 16;
+  if (span < BigInt(SAMPLES * parts)) return [null];
+  // thresholds[j] and how many customers have an id at or below it; j = 0 is just below the lowest id, j = SAMPLES the highest.
+  const thresholds = Array.from({ length: SAMPLES + 1 }, (_, j) => (j === 0 ? min - 1n : min + (span * BigInt(j)) / BigInt(SAMPLES)));
+  const inner = thresholds.slice(1, SAMPLES);
+  const { data } = await client.graphql<Record<string, { count: number } | null>>(
+    customersCountsUpTo(inner.length),
+    Object.fromEntries(inner.map((t, i) => [`q${i}`, `id:<=${t}`])),
+    inner.length,
+  );
+  const counts = [0, ...inner.map((_, i) => Number(data[`c${i}`]?.count ?? 0)), total];
+  const bounds: bigint[] = [];
+  const weight = 2 ** parts - 1;
+  for (let k = 1; k < parts; k++) {
+    const target = (total * (2 ** k - 1)) / weight;
+    let j = 0;
+    while (j < SAMPLES - 1 && counts[j + 1]! < target) j++;
+    const below = counts[j]!;
+    const within = Math.max(1, counts[j + 1]! - below);
+    const frac = Math.min(1, Math.max(0, (target - below) / within));
+    const width = thresholds[j + 1]! - thresholds[j]!;
+    const bound = thresholds[j]! + BigInt(Math.floor(frac * Number(width)));
+    if (!bounds.length || bound > bounds[bounds.length - 1]!) bounds.push(bound);
+  }
+  return bounds.map((b, k) => (k === 0 ? `id:<=${b}` : `id:>=${bounds[k - 1]! + 1n} id:<=${b}`)).concat(`id:>=${bounds.at(-1)! + 1n}`);
+}
+
+/** Where a bulk read is: part `part` of `parts`, `linesDone` lines into the export `operationId` of that part. */
+type BulkCheckpoint = Extract<FetchCheckpoint, { kind: 'bulk' }>;
+
 async function* fetchBulk(opts: FetchOptions): AsyncGenerator<FetchBatch> {
   let withLastOrder = opts.withLastOrder;
+  const resume = opts.resume?.kind === 'bulk' ? opts.resume : null;
+  const parts = resume ? (resume.parts ?? [updatedSinceFilter(opts.since)]) : opts.since ? [updatedSinceFilter(opts.since)] : await planBulkParts(opts.client, opts.total ?? 0, opts.bulkParts ?? 1);
+  let startedAt = resume?.startedAt ?? null;
   // The export of an earlier attempt of this run (from its checkpoint), or null to start one.
-  let id: string | null = opts.resume?.kind === 'bulk' ? opts.resume.operationId : null;
-  let skip = opts.resume?.kind === 'bulk' ? opts.resume.linesDone : 0;
-  for (let exports = 0; ; ) {
-    const resumed = id !== null;
-    if (id === null) {
-      if (++exports > 3) throw new ShopifyError(ShopifyCodes.SHOPIFY_BULK_FAILED, 'Shopify ended three bulk exports in a row without a result.');
-      id = await startBulk(opts, withLastOrder);
+  let id: string | null = resume?.operationId ?? null;
+  let skip = resume?.linesDone ?? 0;
+  // The next part's export, started as soon as this part's is complete, so Shopify exports it while this one is written.
+  let next: { id: Promise<string>; withLastOrder: boolean } | null = null;
+  for (let part = resume?.part ?? 0; part < parts.length; part++) {
+    const filter = parts[part]!;
+    const at = (operationId: string, linesDone: number): BulkCheckpoint => ({ kind: 'bulk', operationId, linesDone, part, parts, startedAt });
+    let resumed = id !== null;
+    if (next && id === null && next.withLastOrder === withLastOrder) {
+      id = await next.id.catch(() => null);
       skip = 0;
-      // Saved at once: a worker that dies while Shopify is still exporting leaves a run that resumes with this export
-      // instead of starting another one.
-      yield { customers: [], checkpoint: { kind: 'bulk', operationId: id, linesDone: 0 } };
+      if (id !== null) yield { customers: [], checkpoint: at(id, 0) };
     }
-    const op = await pollBulk(opts, id);
-    if (op.status === 'FAILED' && op.errorCode === 'ACCESS_DENIED' && withLastOrder) {
-      // read_orders was taken away after 発行: export again without lastOrder; 最終注文ID then comes from REST.
-      opts.log?.warn({ id }, 'Shopify denied lastOrder in the bulk export; exporting again without it');
-      withLastOrder = false;
-      await opts.onLastOrderDenied?.();
-      id = null;
-      continue;
-    }
-    if (op.status === 'EXPIRED' || op.status === 'CANCELED' || (op.status === 'FAILED' && resumed)) {
-      // Expired or cancelled, or a failure an earlier attempt of this run has already met (and written the partial data of):
-      // export again.
-      opts.log?.warn({ id, status: op.status }, 'bulk operation cannot be used; starting a new one');
-      id = null;
-      continue;
-    }
-    if (op.status === 'FAILED') {
-      const partial = op.partialDataUrl;
-      if (partial) {
-        // What Shopify managed to export is still worth writing; the run then fails so deletions are not inferred from it.
-        yield* streamJsonl(opts, partial, id, skip, null);
+    next = null;
+    for (let exports = 0; ; ) {
+      if (id === null) {
+        if (++exports > 3) throw new ShopifyError(ShopifyCodes.SHOPIFY_BULK_FAILED, 'Shopify ended three bulk exports in a row without a result.');
+        id = await startBulk(opts, filter, withLastOrder);
+        skip = 0;
+        resumed = false;
+        // Saved at once: a worker that dies while Shopify is still exporting leaves a run that resumes with this export
+        // instead of starting another one.
+        yield { customers: [], checkpoint: at(id, 0) };
       }
-      throw new ShopifyError(ShopifyCodes.SHOPIFY_BULK_FAILED, `Shopify's bulk export failed (${op.errorCode ?? 'no error code'}).`, {
-        partial: Boolean(partial),
-      });
+      const op = await pollBulk(opts, id);
+      if (op.status === 'FAILED' && op.errorCode === 'ACCESS_DENIED' && withLastOrder) {
+        // read_orders was taken away after 発行: export again without lastOrder; 最終注文ID then comes from REST.
+        opts.log?.warn({ id }, 'Shopify denied lastOrder in the bulk export; exporting again without it');
+        withLastOrder = false;
+        await opts.onLastOrderDenied?.();
+        id = null;
+        continue;
+      }
+      if (op.status === 'EXPIRED' || op.status === 'CANCELED' || (op.status === 'FAILED' && resumed)) {
+        // Expired or cancelled, or a failure an earlier attempt of this run has already met (and written the partial data of):
+        // export again.
+        opts.log?.warn({ id, status: op.status }, 'bulk operation cannot be used; starting a new one');
+        id = null;
+        continue;
+      }
+      // The run has read everything Shopify had when the first export started; what changed after that is read again by the
+      // next incremental run (its cursor never passes this moment).
+      startedAt ??= op.createdAt;
+      if (op.status === 'FAILED') {
+        const partial = op.partialDataUrl;
+        if (partial) {
+          // What Shopify managed to export is still worth writing; the run then fails so deletions are not inferred from it.
+          yield* streamJsonl(opts, partial, skip, null, (n) => at(id!, n));
+        }
+        throw new ShopifyError(ShopifyCodes.SHOPIFY_BULK_FAILED, `Shopify's bulk export failed (${op.errorCode ?? 'no error code'}).`, {
+          partial: Boolean(partial),
+        });
+      }
+      if (op.status !== 'COMPLETED') {
+        throw new ShopifyError(ShopifyCodes.SHOPIFY_BULK_FAILED, `Shopify's bulk export ended as ${op.status}.`);
+      }
+      if (part + 1 < parts.length) {
+        const started = startBulk(opts, parts[part + 1]!, withLastOrder);
+        started.catch(() => undefined); // awaited when that part's turn comes (and started again then if it failed)
+        next = { id: started, withLastOrder };
+      }
+      if (op.url) yield* streamJsonl(opts, op.url, skip, Number(op.objectCount), (n) => at(id!, n)); // no URL: no customers
+      break;
     }
-    if (op.status !== 'COMPLETED') {
-      throw new ShopifyError(ShopifyCodes.SHOPIFY_BULK_FAILED, `Shopify's bulk export ended as ${op.status}.`);
-    }
-    if (op.url) yield* streamJsonl(opts, op.url, id, skip, Number(op.objectCount)); // no URL: no customers at all
-    return;
+    id = null;
+    skip = 0;
   }
 }
 
@@ -214,9 +308,9 @@ async function* fetchBulk(opts: FetchOptions): AsyncGenerator<FetchBatch> {
 async function* streamJsonl(
   opts: FetchOptions,
   url: string,
-  operationId: string,
   skip: number,
   expectedObjects: number | null,
+  checkpointAt: (linesDone: number) => FetchCheckpoint,
 ): AsyncGenerator<FetchBatch> {
   const res = await (opts.fetch ?? fetch)(url, { redirect: 'follow', signal: AbortSignal.timeout(30 * 60_000) }).catch((e: Error) => {
     throw new ShopifyError(ShopifyCodes.SHOPIFY_BULK_FAILED, `Could not download the bulk export: ${e.message}`);
@@ -242,7 +336,7 @@ async function* streamJsonl(
       if (obj.__parentId) continue;
       batch.push(parseCustomer(obj));
       if (batch.length >= size) {
-        yield { customers: batch, checkpoint: { kind: 'bulk', operationId, linesDone: lineNo } };
+        yield { customers: batch, checkpoint: checkpointAt(lineNo) };
         batch = [];
       }
     }
@@ -256,7 +350,7 @@ async function* streamJsonl(
       `The bulk export is incomplete: ${lineNo} of ${expectedObjects} lines arrived.`,
     );
   }
-  if (batch.length) yield { customers: batch, checkpoint: { kind: 'bulk', operationId, linesDone: lineNo } };
+  if (batch.length) yield { customers: batch, checkpoint: checkpointAt(lineNo) };
 }
 
 /**

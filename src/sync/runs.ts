@@ -45,6 +45,13 @@ export const syncSettings = {
    * minutes), while an export of a few thousand customers takes seconds and costs 10 points.
    */
   incrementalBulkThreshold: 500,
+  /**
+   * A full bulk export is split into one part per this many customers, at most `bulkMaxParts` (Shopify runs up to 5 bulk queries
+   * per shop at once since 2026-01; we run one at a time and keep the others free): each part is written while the next one
+   * exports (fetch.ts, planBulkParts).
+   */
+  bulkCustomersPerPart: 20_000,
+  bulkMaxParts: 5,
   /** Incremental runs re-read this much before the cursor: Shopify's updated_at filter precision is uncertain. */
   overlapMs: 5 * 60_000,
   /** A running run whose heartbeat is older than this has lost its worker. */
@@ -335,6 +342,8 @@ async function runBody(ctx: AppContext, row: any, claim: string, log: AppContext
     onLastOrderDenied,
     since,
     bulk: useBulk,
+    total,
+    bulkParts: Math.min(syncSettings.bulkMaxParts, Math.max(1, Math.ceil((total ?? 0) / syncSettings.bulkCustomersPerPart))),
     resume: checkpoint,
     sleep,
     batchSize: opts.batchSize,
@@ -393,7 +402,11 @@ async function runBody(ctx: AppContext, row: any, claim: string, log: AppContext
       const keys = !mirrorOnly && batch.checkpoint.kind === 'bulk' && prepared.length ? batchKeys(prepared) : null;
       const overlap = last && keys && disjoint(last.keys, keys) ? last : null;
       if (last && !overlap) await last.done;
-      const maxUpdated = batch.customers.reduce<string | null>((m, x) => (!m || Date.parse(x.updatedAt) > Date.parse(m) ? x.updatedAt : m), null);
+      let maxUpdated = batch.customers.reduce<string | null>((m, x) => (!m || Date.parse(x.updatedAt) > Date.parse(m) ? x.updatedAt : m), null);
+      // A bulk read holds what Shopify had when its (first) export started: a customer changed after that and seen here in a
+      // later export must not move the cursor past changes the earlier export could not see.
+      const exportedAt = batch.checkpoint.kind === 'bulk' ? batch.checkpoint.startedAt : null;
+      if (maxUpdated && exportedAt && Date.parse(exportedAt) < Date.parse(maxUpdated)) maxUpdated = exportedAt;
       const doneOne = writeOne(batch.checkpoint, maxUpdated, prepared, !mirrorOnly, overlap?.done ?? null);
       doneOne.catch(() => undefined); // awaited below; a failure must not go unhandled meanwhile
       if (!keys) {
