@@ -183,9 +183,8 @@ async function pollBulk(opts: FetchOptions, id: string): Promise<BulkOperation> 
  * Shopify's work first; split, the first (small) part is written while the next one exports. Each part holds about twice the
  * customers of the one before (1/31, 2/31, 4/31, 8/31, 16/31 of the store for 5), so writing a part takes as long as
  * exporting the next one when Shopify exports twice as fast as we write, and the wait before the first row is a 31st of an
- * export. Boundaries come from the store's own id distribution (counts at 15 thresholds, interpolated), so a store whose ids
- * are bunched still splits as planned; the first part is open below and the last open above, so every customer — even one
- * created during the run — is in exactly one part. Returns the `query` filter of each part.
+ * export. The first part is open below and the last open above, so every customer — even one created during the run — is in
+ * exactly one part, however the boundaries fall. Returns the `query` filter of each part.
  */
 export async function planBulkParts(client: ShopifyClient, total: number, parts: number): Promise<(string | null)[]> {
   if (parts < 2 || total < parts * 2) return [null];
@@ -196,34 +195,50 @@ export async function planBulkParts(client: ShopifyClient, total: number, parts:
   );
   const lo = ends.data.lowest.nodes[0]?.legacyResourceId;
   const hi = ends.data.highest.nodes[0]?.legacyResourceId;
-  if (!lo || !hi) return [null];
-  const min = BigInt(lo);
-  const span = BigInt(hi) - min;
-  const SAMPLES = 16;
-  if (span < BigInt(SAMPLES * parts)) return [null];
-  // thresholds[j] and how many customers have an id at or below it; j = 0 is just below the lowest id, j = SAMPLES the highest.
-  const thresholds = Array.from({ length: SAMPLES + 1 }, (_, j) => (j === 0 ? min - 1n : min + (span * BigInt(j)) / BigInt(SAMPLES)));
-  const inner = thresholds.slice(1, SAMPLES);
-  const { data } = await client.graphql<Record<string, { count: number } | null>>(
-    customersCountsUpTo(inner.length),
-    Object.fromEntries(inner.map((t, i) => [`q${i}`, `id:<=${t}`])),
-    inner.length,
-  );
-  const counts = [0, ...inner.map((_, i) => Number(data[`c${i}`]?.count ?? 0)), total];
-  const bounds: bigint[] = [];
+  if (!lo || !hi || BigInt(hi) - BigInt(lo) < BigInt(parts * 2)) return [null];
   const weight = 2 ** parts - 1;
-  for (let k = 1; k < parts; k++) {
-    const target = (total * (2 ** k - 1)) / weight;
-    let j = 0;
-    while (j < SAMPLES - 1 && counts[j + 1]! < target) j++;
-    const below = counts[j]!;
-    const within = Math.max(1, counts[j + 1]! - below);
-    const frac = Math.min(1, Math.max(0, (target - below) / within));
-    const width = thresholds[j + 1]! - thresholds[j]!;
-    const bound = thresholds[j]! + BigInt(Math.floor(frac * Number(width)));
-    if (!bounds.length || bound > bounds[bounds.length - 1]!) bounds.push(bound);
+  const targets = Array.from({ length: parts - 1 }, (_, k) => (total * (2 ** (k + 1) - 1)) / weight);
+  const bounds = await idQuantiles(client, BigInt(lo) - 1n, BigInt(hi), total, targets, Math.max(1, Math.floor(total / weight / 10)));
+  const cuts = bounds.filter((b, k) => k === 0 || b > bounds[k - 1]!);
+  return cuts.map((b, k) => (k === 0 ? `id:<=${b}` : `id:>=${cuts[k - 1]! + 1n} id:<=${b}`)).concat(`id:>=${cuts.at(-1)! + 1n}`);
+}
+
+/**
+ * For each target count, an id with about that many customers at or below it, from `customersCount(query: "id:<=…")` only
+ * (Shopify has no "skip n"). Every target starts in the bracket (below, highest] (0 and `total` customers); each round counts
+ * at up to 15 evenly spaced ids inside the brackets still too wide — one call — and keeps the sub-bracket holding the target,
+ * until a bracket holds at most `tolerance` customers (about a tenth of the smallest part). Ids are bunched in real stores
+ * (an import, a busy season), so the rounds follow the customers, not the id space; the answer is interpolated at the end.
+ */
+async function idQuantiles(client: ShopifyClient, below: bigint, highest: bigint, total: number, targets: number[], tolerance: number): Promise<bigint[]> {
+  type Bracket = { lo: bigint; cLo: number; hi: bigint; cHi: number };
+  const brackets: Bracket[] = targets.map(() => ({ lo: below, cLo: 0, hi: highest, cHi: total }));
+  const PER_CALL = 15;
+  for (let round = 0; round < 12; round++) {
+    const open = [...new Map(brackets.filter((b) => b.cHi - b.cLo > tolerance && b.hi - b.lo > 1n).map((b) => [`${b.lo}:${b.hi}`, b])).values()];
+    if (!open.length) break;
+    const per = Math.max(1, Math.floor(PER_CALL / open.length));
+    const ids = open.flatMap((b) => Array.from({ length: per }, (_, i) => b.lo + ((b.hi - b.lo) * BigInt(i + 1)) / BigInt(per + 1)));
+    const at = [...new Set(ids)].filter((id) => open.some((b) => id > b.lo && id < b.hi)).slice(0, PER_CALL);
+    if (!at.length) break;
+    const { data } = await client.graphql<Record<string, { count: number } | null>>(
+      customersCountsUpTo(at.length),
+      Object.fromEntries(at.map((id, i) => [`q${i}`, `id:<=${id}`])),
+      at.length,
+    );
+    const counted = at.map((id, i) => ({ id, count: Number(data[`c${i}`]?.count ?? 0) }));
+    brackets.forEach((b, k) => {
+      for (const p of counted) {
+        if (p.id <= b.lo || p.id >= b.hi) continue;
+        if (p.count < targets[k]!) Object.assign(b, { lo: p.id, cLo: p.count });
+        else Object.assign(b, { hi: p.id, cHi: p.count });
+      }
+    });
   }
-  return bounds.map((b, k) => (k === 0 ? `id:<=${b}` : `id:>=${bounds[k - 1]! + 1n} id:<=${b}`)).concat(`id:>=${bounds.at(-1)! + 1n}`);
+  return brackets.map((b, k) => {
+    const frac = Math.min(1, Math.max(0, (targets[k]! - b.cLo) / Math.max(1, b.cHi - b.cLo)));
+    return b.lo + BigInt(Math.floor(frac * Number(b.hi - b.lo)));
+  });
 }
 
 /** Where a bulk read is: part `part` of `parts`, `linesDone` lines into the export `operationId` of that part. */
