@@ -9,6 +9,9 @@ import { dropDatabase, type BenchPostgres } from '../lib/db.js';
 import { startFake, type BenchFake } from '../lib/fake.js';
 import type { Figure } from '../lib/format.js';
 import { runChild } from '../lib/proc.js';
+import { openContext } from '../lib/app.js';
+import { clientForTenant } from '../../src/shopify/integration.js';
+import { BULK_RUN, BULK_STATUS, bulkCustomersQuery } from '../../src/shopify/queries.js';
 import { setupWorld, type World } from '../lib/world.js';
 
 export interface SyncOptions {
@@ -50,6 +53,34 @@ function sync(p: Prepared, mode: 'full' | 'incremental'): Promise<SyncResult> {
   return runChild<SyncResult>('bench/children/sync.ts', { url: p.url, origin: p.fake.info.origin, tenantId: p.world.tenantId, mode } satisfies SyncArgs, {
     timeoutMs: 3 * 3600_000,
   });
+}
+
+type FakeOp = { id: number; completedAt: number | null; createdAt: number; url: string | null; query: string; objectCount: number };
+
+/**
+ * One bulk export of the whole store, as a hand-made integration does it (Kizuna splits its full export into parts written
+ * while the next one exports): the naive pipeline reads its file and waits for its duration.
+ */
+async function wholeStoreExport(p: Prepared): Promise<{ ms: number; url: string }> {
+  const ctx = await openContext(p.url, { SHOPIFY_API_ORIGIN: p.fake.info.origin });
+  try {
+    const { client } = await clientForTenant(ctx, p.world.tenantId);
+    const { data } = await client.graphql<{ bulkOperationRunQuery: { bulkOperation: { id: string } | null } }>(BULK_RUN, {
+      query: bulkCustomersQuery(true),
+    });
+    const id = data.bulkOperationRunQuery.bulkOperation?.id;
+    if (!id) throw new Error('the development Shopify would not start the whole-store export');
+    for (;;) {
+      const st = await client.graphql<{ bulkOperation: { status: string } }>(BULK_STATUS, { id });
+      if (st.data.bulkOperation.status === 'COMPLETED') break;
+      if (st.data.bulkOperation.status !== 'RUNNING' && st.data.bulkOperation.status !== 'CREATED') throw new Error(`the whole-store export ended ${st.data.bulkOperation.status}`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    const op = ((await p.fake.shop.bulkOperations()) as FakeOp[]).find((o) => id.endsWith(`/${o.id}`))!;
+    return { ms: op.completedAt! - op.createdAt, url: op.url! };
+  } finally {
+    await ctx.close();
+  }
 }
 
 function assertSucceeded(r: SyncResult, what: string): void {
@@ -103,14 +134,18 @@ export async function syncMeasures(pgs: BenchPostgres, o: SyncOptions): Promise<
   let changed: number;
   let copy: CopyResult;
   let naive: NaiveResult;
-  let exportMs: number | null = null;
+  let firstExportMs: number | null = null;
+  let fullParts = 0;
+  let whole: { ms: number; url: string };
   try {
     await checkpoint(p.url);
     full = await sync(p, 'full');
     assertSucceeded(full, 'the full sync');
-    const ops = (await p.fake.shop.bulkOperations()) as { completedAt: number | null; createdAt: number; url: string | null; query: string; objectCount: number }[];
-    const fullOp = ops.find((op) => !op.query.includes('updated_at'))!;
-    exportMs = fullOp.completedAt !== null ? fullOp.completedAt - fullOp.createdAt : null;
+    // Kizuna's full export, split in parts: the run waited for the first part only; the others exported while it wrote.
+    const parts = (await p.fake.shop.bulkOperations()) as FakeOp[];
+    const first = parts[0]!;
+    firstExportMs = first.completedAt !== null ? first.completedAt - first.createdAt : null;
+    fullParts = parts.length;
 
     o.log(`sync: incremental run after 1 % of ${k(n)} customers changed`);
     changed = await changeOnePercent(p.fake, n, o.seed);
@@ -121,7 +156,10 @@ export async function syncMeasures(pgs: BenchPostgres, o: SyncOptions): Promise<
     o.log(`sync: COPY of the same rows into the same tables`);
     copy = await copyBaseline(p.url);
 
-    o.log(`sync: naive pipeline on the first ${o.naiveSample} customers of the same export`);
+    o.log(`sync: one export of the whole store, as a hand-made integration waits for it`);
+    whole = await wholeStoreExport(p);
+
+    o.log(`sync: naive pipeline on the first ${o.naiveSample} customers of that export`);
     const c = new pg.Client(p.url);
     await c.connect();
     await c.query('TRUNCATE shopify_customers, shopify_links, custom_values');
@@ -130,7 +168,7 @@ export async function syncMeasures(pgs: BenchPostgres, o: SyncOptions): Promise<
     await c.end();
     naive = await runChild<NaiveResult>('bench/children/naive.ts', {
       url: p.url,
-      jsonlUrl: fullOp.url!,
+      jsonlUrl: whole.url,
       tenantId: p.world.tenantId,
       fieldIds: p.world.fieldIds,
       sample: o.naiveSample,
@@ -142,21 +180,22 @@ export async function syncMeasures(pgs: BenchPostgres, o: SyncOptions): Promise<
 
   const syncRate = (n / full.wallMs) * 1000;
   const copyRate = (n / copy.totalMs) * 1000;
-  // The naive pipeline read an export that was already complete; end to end it would wait for the same export as the sync.
+  // The naive pipeline read an export that was already complete; end to end it waits for that export first.
+  const exportMs = whole.ms;
   const naiveProcessingRate = (naive.customers / naive.ms) * 1000;
-  const naiveRate = (n / ((exportMs ?? 0) + (n / naiveProcessingRate) * 1000)) * 1000;
-  // Kizuna's own part: the run minus the time Shopify spent exporting (the same wait for any pipeline).
-  const processingRate = exportMs === null ? syncRate : (n / (full.wallMs - exportMs)) * 1000;
+  const naiveRate = (n / (exportMs + (n / naiveProcessingRate) * 1000)) * 1000;
+  // Kizuna's own part: the run minus the wait for Shopify's first export part (a wait every pipeline has, if longer).
+  const processingRate = firstExportMs === null ? syncRate : (n / (full.wallMs - firstExportMs)) * 1000;
   const incRatio = incremental.wallMs / full.wallMs;
   const growth = full.peakRssMb / smallRun.peakRssMb;
   const m = (id: string, measure: string, figure: string, value: number, unit: string, goal: string | null, met: boolean | null): Figure => ({ id, measure, figure, value, unit, goal, met });
   const figures: Figure[] = [
     m('sync.rate', '1', `full sync of ${k(n)} customers, end to end (bulk export, download, write)`, syncRate, 'customers/s', null, null),
-    m('sync.wall', '1', `  its wall time (of which Shopify's export ${exportMs === null ? '?' : (exportMs / 1000).toFixed(1)} s)`, full.wallMs / 1000, 's', null, null),
-    m('sync.processing', '1', `  the same without Shopify's export time: ${(processingRate / copyRate).toFixed(2)} × COPY, ${(processingRate / naiveProcessingRate).toFixed(1)} × naive`, processingRate, 'customers/s', null, null),
+    m('sync.wall', '1', `  its wall time: ${fullParts} exports, waited ${firstExportMs === null ? '?' : (firstExportMs / 1000).toFixed(1)} s for the first (one of the whole store: ${(exportMs / 1000).toFixed(1)} s)`, full.wallMs / 1000, 's', null, null),
+    m('sync.processing', '1', `  the same without that wait: ${(processingRate / copyRate).toFixed(2)} × COPY, ${(processingRate / naiveProcessingRate).toFixed(1)} × naive`, processingRate, 'customers/s', null, null),
     m('copy.rate', '1a', `PostgreSQL COPY of the same rows (mirror, links, values)`, copyRate, 'customers/s', null, null),
     m('sync.vsCopy', '1a', `full sync ÷ COPY`, syncRate / copyRate, '×', '≥ 0.5', syncRate / copyRate >= 0.5),
-    m('naive.rate', '1b', `naive pipeline, one statement per value (${naive.customers.toLocaleString('en-US')} sampled), same export wait`, naiveRate, 'customers/s', null, null),
+    m('naive.rate', '1b', `naive pipeline: one export of the whole store, one statement per value (${naive.customers.toLocaleString('en-US')} sampled)`, naiveRate, 'customers/s', null, null),
     m('sync.vsNaive', '1b', `full sync ÷ naive`, syncRate / naiveRate, '×', '≥ 20', syncRate / naiveRate >= 20),
     m('memory.small', '2', `peak RSS of the sync process, ${k(o.smallCustomers)} customers`, smallRun.peakRssMb, 'MB', '≤ 256 MB', smallRun.peakRssMb <= 256),
     m('memory.large', '2', `peak RSS of the sync process, ${k(n)} customers`, full.peakRssMb, 'MB', '≤ 256 MB', full.peakRssMb <= 256),
@@ -166,6 +205,6 @@ export async function syncMeasures(pgs: BenchPostgres, o: SyncOptions): Promise<
   ];
   return {
     figures,
-    details: { customers: n, share: o.share, small: smallRun, full, exportMs, incremental: { ...incremental, changed }, copy, naive, syncRate, copyRate, naiveRate, naiveProcessingRate, processingRate },
+    details: { customers: n, share: o.share, small: smallRun, full, fullParts, firstExportMs, exportMs, incremental: { ...incremental, changed }, copy, naive, syncRate, copyRate, naiveRate, naiveProcessingRate, processingRate },
   };
 }
