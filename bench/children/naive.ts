@@ -44,9 +44,9 @@ await childMain<NaiveArgs, NaiveResult>(async (a) => {
     return db.query(text, values);
   };
   const mirrorSql = `INSERT INTO shopify_customers (tenant_id, customer_id, email_matchable, verified_email, shopify_updated_at, data_hash,
-      last_order_source, raw, ${V.join(', ')}, synced_at, changed_at)
-    VALUES (${Array.from({ length: 8 + V.length + 2 }, (_, i) => `$${i + 1}`).join(', ')})
-    ON CONFLICT (tenant_id, customer_id) DO UPDATE SET ${['email_matchable', 'verified_email', 'shopify_updated_at', 'data_hash', 'raw', ...V, 'synced_at']
+      last_order_source, ${V.join(', ')}, synced_at, changed_at)
+    VALUES (${Array.from({ length: 7 + V.length + 2 }, (_, i) => `$${i + 1}`).join(', ')})
+    ON CONFLICT (tenant_id, customer_id) DO UPDATE SET ${['email_matchable', 'verified_email', 'shopify_updated_at', 'data_hash', ...V, 'synced_at']
       .map((c) => `${c} = EXCLUDED.${c}`)
       .join(', ')}`;
   for await (const line of lines) {
@@ -58,7 +58,7 @@ await childMain<NaiveArgs, NaiveResult>(async (a) => {
     const email = matchableEmail(c);
     const now = new Date();
     const hash = crypto.createHash('sha256').update(JSON.stringify(values)).digest('base64');
-    await q(mirrorSql, [a.tenantId, c.legacyResourceId, email, c.verifiedEmail, c.updatedAt, hash, 'graphql', JSON.stringify(obj), ...SHOPIFY_FIELDS.map((f) => values[f.key]), now, now]);
+    await q(mirrorSql, [a.tenantId, c.legacyResourceId, email, c.verifiedEmail, c.updatedAt, hash, 'graphql', ...SHOPIFY_FIELDS.map((f) => values[f.key]), now, now]);
     if (email) {
       const { rows: friends } = await q(`SELECT id FROM friends WHERE tenant_id = $1 AND email_normalized = $2`, [a.tenantId, email]);
       for (const f of friends) {

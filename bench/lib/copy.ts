@@ -1,6 +1,6 @@
 // Measure 1 (a): PostgreSQL's raw COPY of the rows a full sync leaves behind, into the same tables of the same database.
 // "The same rows" are everything the sync's result consists of: the mirror (shopify_customers, one row per customer with the
-// raw record as jsonb and the 22 typed values), the links (shopify_links) and the custom data values (custom_values) — with the
+// 22 typed values and the matching inputs), the links (shopify_links) and the custom data values (custom_values) — with the
 // same indexes, constraints and foreign keys in place. COPY is the fastest way PostgreSQL has to take rows in, so its rate is
 // the local limit for writing that result; the sync additionally downloads, parses, validates, maps, compares and matches.
 import fs from 'node:fs';

@@ -1,6 +1,6 @@
 // Mirror, match, write — one batch of fetched customers, in one transaction, set-based:
 //   1. COPY the batch into a temporary staging table (the fastest way into PostgreSQL);
-//   2. merge it into the mirror `shopify_customers` (typed columns + raw record): only customers whose data changed are
+//   2. merge it into the mirror `shopify_customers` (the 22 typed values and what matching needs): only customers whose data changed are
 //      rewritten, and an older record never overwrites a newer one (webhooks arrive out of order);
 //   3. match: link every friend whose acquired email equals a verified customer email; a friend already linked keeps its customer
 //      (a link survives later email changes and is never moved);
@@ -25,7 +25,6 @@ export interface PreparedCustomer {
   updatedAt: string;
   values: MappedCustomer;
   lastOrderSource: 'graphql' | 'rest' | 'webhook' | null;
-  raw: ShopifyCustomer;
   hash: string;
 }
 
@@ -51,7 +50,6 @@ export function prepareCustomer(
     updatedAt: c.updatedAt,
     values,
     lastOrderSource: lastOrder.source,
-    raw: c,
     hash,
   };
 }
@@ -69,12 +67,12 @@ export interface BatchCounts {
 export const VALUE_COLUMNS = SHOPIFY_FIELDS.map((f) => `v_${f.key}`);
 const SQL_TYPE = { text: 'text', number: 'numeric', date: 'date' } as const;
 
-const STAGE_COLUMNS = ['customer_id', 'email_matchable', 'verified_email', 'shopify_updated_at', 'data_hash', 'last_order_source', 'raw', ...VALUE_COLUMNS];
+const STAGE_COLUMNS = ['customer_id', 'email_matchable', 'verified_email', 'shopify_updated_at', 'data_hash', 'last_order_source', ...VALUE_COLUMNS];
 
 /** COPY text format: backslash escapes for the characters that delimit rows and columns; \N for NULL. */
 function copyField(v: string | null): string {
   if (v === null) return '\\N';
-  // Most values have none of these characters: one scan instead of four replaces (the raw record is ~700 characters).
+  // Most values have none of these characters: one scan instead of four replaces.
   if (!SPECIAL.test(v)) return v;
   return v.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r');
 }
@@ -95,7 +93,6 @@ function copyRows(rows: PreparedCustomer[]): Readable {
           r.updatedAt,
           r.hash,
           r.lastOrderSource,
-          JSON.stringify(r.raw),
           ...SHOPIFY_FIELDS.map((f) => r.values[f.key]),
         ];
         chunk += cols.map(copyField).join('\t') + '\n';
@@ -110,7 +107,7 @@ async function ensureStage(client: pg.PoolClient): Promise<void> {
   const valueCols = SHOPIFY_FIELDS.map((f) => `v_${f.key} ${SQL_TYPE[f.type]}`).join(', ');
   await client.query(`CREATE TEMP TABLE IF NOT EXISTS sync_stage (
       customer_id bigint, email_matchable text, verified_email boolean, shopify_updated_at timestamptz, data_hash text,
-      last_order_source text, raw jsonb, ${valueCols}) ON COMMIT DELETE ROWS`);
+      last_order_source text, ${valueCols}) ON COMMIT DELETE ROWS`);
 }
 
 export interface WriteBatchInput {
@@ -143,13 +140,13 @@ export async function writeBatch(client: pg.PoolClient, input: WriteBatchInput):
   await client.query('DELETE FROM sync_stage');
   await pipeline(copyRows(rows), client.query(copyFrom(`COPY sync_stage (${STAGE_COLUMNS.join(', ')}) FROM STDIN`)));
 
-  const setCols = ['email_matchable', 'verified_email', 'shopify_updated_at', 'data_hash', 'last_order_source', 'raw', ...VALUE_COLUMNS]
+  const setCols = ['email_matchable', 'verified_email', 'shopify_updated_at', 'data_hash', 'last_order_source', ...VALUE_COLUMNS]
     .map((c) => `${c} = EXCLUDED.${c}`)
     .join(', ');
   const { rows: changed } = await client.query<{ customer_id: string }>(
     `INSERT INTO shopify_customers AS c (tenant_id, customer_id, email_matchable, verified_email, shopify_updated_at, data_hash,
-        last_order_source, raw, ${VALUE_COLUMNS.join(', ')}, synced_at, changed_at)
-     SELECT $1, customer_id, email_matchable, verified_email, shopify_updated_at, data_hash, last_order_source, raw,
+        last_order_source, ${VALUE_COLUMNS.join(', ')}, synced_at, changed_at)
+     SELECT $1, customer_id, email_matchable, verified_email, shopify_updated_at, data_hash, last_order_source,
         ${VALUE_COLUMNS.join(', ')}, $2, $2
      FROM sync_stage
      ON CONFLICT (tenant_id, customer_id) DO UPDATE SET ${setCols}, synced_at = $2, changed_at = $2, deleted_at = NULL
