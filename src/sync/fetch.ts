@@ -383,3 +383,28 @@ export async function fetchLastOrderIds(client: ShopifyClient, customerIds: stri
   }
   return out;
 }
+
+/**
+ * Reads one item ahead: the next batch is downloaded, parsed and prepared while the caller writes the current ones, so the
+ * database never waits for Node between batches. When the caller stops early, the source is closed once its step in flight
+ * ends — in the background, so a failure is not held up by a download or an export still being polled.
+ */
+export async function* readAhead<T>(source: AsyncGenerator<T>): AsyncGenerator<T> {
+  let next = source.next();
+  next.catch(() => undefined); // surfaced when awaited below
+  let finished = false;
+  try {
+    for (;;) {
+      const r = await next;
+      if (r.done) {
+        finished = true;
+        return;
+      }
+      next = source.next();
+      next.catch(() => undefined);
+      yield r.value;
+    }
+  } finally {
+    if (!finished) void next.then(() => source.return(undefined), () => undefined).catch(() => undefined);
+  }
+}

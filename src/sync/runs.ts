@@ -11,7 +11,7 @@ import { defineJob, sendJob, type JobHandler } from '../jobs/define.js';
 import { getTenant } from '../crm/tenants.js';
 import { ShopifyCodes, ShopifyError } from '../shopify/errors.js';
 import { checkPlanForRuns, clientForTenant, shopifyFieldIds, type ClientOverrides } from '../shopify/integration.js';
-import { countCustomers, fetchCustomers, fetchLastOrderIds, updatedSinceFilter, type FetchCheckpoint } from './fetch.js';
+import { countCustomers, fetchCustomers, fetchLastOrderIds, readAhead, updatedSinceFilter, type FetchCheckpoint } from './fetch.js';
 import { prepareCustomer, writeBatch, writeLinkedValues, type BatchCounts, type PreparedCustomer } from './write.js';
 import type { ShopifyCustomer } from './map.js';
 import { closeIncident, openIncident } from './incidents.js';
@@ -390,7 +390,10 @@ async function runBody(ctx: AppContext, row: any, claim: string, log: AppContext
   // of a linking run that share no customer and no email — so no row — overlap; commits stay in order (see writeOne).
   let last: { done: Promise<void>; keys: Set<string> } | null = null;
   try {
-    for await (const batch of batches) {
+    const ready = (async function* () {
+      for await (const batch of batches) yield { batch, prepared: await prepareBatch(ctx, client, tenantId, batch.customers, withLastOrder) };
+    })();
+    for await (const { batch, prepared } of readAhead(ready)) {
       // Re-read each batch: 連携を解除 stops the run; 連携 during the mirror-only run after 発行 turns it into a linking run.
       const state = await ctx.db.pool.query(
         `SELECT i.status, r.trigger FROM shopify_integrations i JOIN sync_runs r ON r.tenant_id = i.tenant_id WHERE r.id = $1`,
@@ -398,7 +401,6 @@ async function runBody(ctx: AppContext, row: any, claim: string, log: AppContext
       );
       if (state.rows[0]?.status === 'unlinked') throw new AppError(ShopifyCodes.UNLINKED, '連携が解除されたため中止しました。');
       mirrorOnly = state.rows[0]?.trigger === 'issue';
-      const prepared = await prepareBatch(ctx, client, tenantId, batch.customers, withLastOrder);
       const keys = !mirrorOnly && batch.checkpoint.kind === 'bulk' && prepared.length ? batchKeys(prepared) : null;
       const overlap = last && keys && disjoint(last.keys, keys) ? last : null;
       if (last && !overlap) await last.done;
