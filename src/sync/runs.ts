@@ -393,7 +393,10 @@ async function runBody(ctx: AppContext, row: any, claim: string, log: AppContext
     const ready = (async function* () {
       for await (const batch of batches) yield { batch, prepared: await prepareBatch(ctx, client, tenantId, batch.customers, withLastOrder) };
     })();
-    for await (const { batch, prepared } of readAhead(ready)) {
+    // A bulk file is read one batch ahead (the database never waits for Node); pages are read one at a time, each after the
+    // previous one is written — Shopify's cost limit sets their pace, and a page read ahead would only spend points early.
+    const bulkRead = checkpoint ? checkpoint.kind === 'bulk' : useBulk;
+    for await (const { batch, prepared } of bulkRead ? readAhead(ready) : ready) {
       // Re-read each batch: 連携を解除 stops the run; 連携 during the mirror-only run after 発行 turns it into a linking run.
       const state = await ctx.db.pool.query(
         `SELECT i.status, r.trigger FROM shopify_integrations i JOIN sync_runs r ON r.tenant_id = i.tenant_id WHERE r.id = $1`,
