@@ -31,12 +31,17 @@ export interface SyncResult {
   sampledPeakMb: { rss: number; heapTotal: number; heapUsed: number; external: number; arrayBuffers: number };
   /** Every second: [s since start, RSS MB, heap used MB]. */
   series: [number, number, number][];
+  /** When the run started (epoch ms), and after each batch of customers: [epoch ms, customers done]. */
+  startedAtMs: number;
+  timeline: [number, number][];
 }
 
 await childMain<SyncArgs, SyncResult>(async (args) => {
   const ctx = await openContext(args.url, { SHOPIFY_API_ORIGIN: args.origin });
   const baseline = memory();
   const t0 = performance.now();
+  const startedAtMs = Date.now();
+  const timeline: [number, number][] = [];
   const sampled = { rss: 0, heapTotal: 0, heapUsed: 0, external: 0, arrayBuffers: 0 };
   const series: [number, number, number][] = [];
   let ticks = 0;
@@ -56,6 +61,7 @@ await childMain<SyncArgs, SyncResult>(async (args) => {
       if (!p.counts.fetched) return; // the bulk export's id saved as the checkpoint: no customers yet
       batches++;
       firstBatchMs ??= performance.now() - t0;
+      timeline.push([Date.now(), p.done]);
     },
   });
   const wallMs = performance.now() - t0;
@@ -78,5 +84,7 @@ await childMain<SyncArgs, SyncResult>(async (args) => {
     cpuSystemMs: cpu.system / 1000,
     sampledPeakMb: sampled,
     series,
+    startedAtMs,
+    timeline,
   };
 });
