@@ -178,13 +178,25 @@ async function pollBulk(opts: FetchOptions, id: string): Promise<BulkOperation> 
 }
 
 /**
- * How a full export of a large store is split: the id range cut into `parts` consecutive ranges, each exported by its own bulk
- * operation. Rows are only written once their export is complete, so a single export makes the whole run wait for all of
- * Shopify's work first; split, the first (small) part is written while the next one exports. Each part holds about twice the
- * customers of the one before (1/31, 2/31, 4/31, 8/31, 16/31 of the store for 5), so writing a part takes as long as
- * exporting the next one when Shopify exports twice as fast as we write, and the wait before the first row is a 31st of an
- * export. The first part is open below and the last open above, so every customer — even one created during the run — is in
- * exactly one part, however the boundaries fall. Returns the `query` filter of each part.
+ * The share of the store in each part of a split export: each part `growth` times the one before, so the first is small
+ * (the run waits for its export before writing anything) and each later part is exported while the parts before it are written.
+ * Growth 1.5 rather than 2: doubling only keeps the writer busy when Shopify exports twice as fast as Kizuna writes; when it
+ * exports slower, the run waits for each part's export and then writes the (large) last part alone — a gentler growth with
+ * more parts bounds both waits. 8 parts: 2 % of the store first, 35 % last.
+ */
+export function bulkPartShares(parts: number, growth = 1.5): number[] {
+  const weights = Array.from({ length: parts }, (_, k) => growth ** k);
+  const sum = weights.reduce((a, b) => a + b, 0);
+  return weights.map((w) => w / sum);
+}
+
+/**
+ * How a full export of a large store is split: the id range cut into `parts` consecutive ranges (sized by bulkPartShares), each
+ * exported by its own bulk operation, one after another — at most two of ours exist at a time (Shopify allows five per shop).
+ * Rows are only written once their export is complete, so a single export makes the whole run wait for all of Shopify's work
+ * first; split, the first (small) part is written while the next one exports. The first part is open below and the last open
+ * above, so every customer — even one created during the run — is in exactly one part, however the boundaries fall. Returns
+ * the `query` filter of each part.
  */
 export async function planBulkParts(client: ShopifyClient, total: number, parts: number): Promise<(string | null)[]> {
   if (parts < 2 || total < parts * 2) return [null];
@@ -196,9 +208,10 @@ export async function planBulkParts(client: ShopifyClient, total: number, parts:
   const lo = ends.data.lowest.nodes[0]?.legacyResourceId;
   const hi = ends.data.highest.nodes[0]?.legacyResourceId;
   if (!lo || !hi || BigInt(hi) - BigInt(lo) < BigInt(parts * 2)) return [null];
-  const weight = 2 ** parts - 1;
-  const targets = Array.from({ length: parts - 1 }, (_, k) => (total * (2 ** (k + 1) - 1)) / weight);
-  const bounds = await idQuantiles(client, BigInt(lo) - 1n, BigInt(hi), total, targets, Math.max(1, Math.floor(total / weight / 10)));
+  const shares = bulkPartShares(parts);
+  let cumulative = 0;
+  const targets = shares.slice(0, -1).map((s) => (cumulative += s) * total);
+  const bounds = await idQuantiles(client, BigInt(lo) - 1n, BigInt(hi), total, targets, Math.max(1, Math.floor((total * shares[0]!) / 10)));
   const cuts = bounds.filter((b, k) => k === 0 || b > bounds[k - 1]!);
   return cuts.map((b, k) => (k === 0 ? `id:<=${b}` : `id:>=${cuts[k - 1]! + 1n} id:<=${b}`)).concat(`id:>=${cuts.at(-1)! + 1n}`);
 }

@@ -46,12 +46,12 @@ export const syncSettings = {
    */
   incrementalBulkThreshold: 500,
   /**
-   * A full bulk export is split into one part per this many customers, at most `bulkMaxParts` (Shopify runs up to 5 bulk queries
-   * per shop at once since 2026-01; we run one at a time and keep the others free): each part is written while the next one
-   * exports (fetch.ts, planBulkParts).
+   * A full bulk export is split into one part per this many customers, at most `bulkMaxParts`: each part is written while the
+   * next one exports (fetch.ts, planBulkParts). Parts are exported one after another, so at most two of Kizuna's bulk queries
+   * exist at a time (Shopify allows five per shop since 2026-01).
    */
-  bulkCustomersPerPart: 20_000,
-  bulkMaxParts: 5,
+  bulkCustomersPerPart: 12_500,
+  bulkMaxParts: 8,
   /** Incremental runs re-read this much before the cursor: Shopify's updated_at filter precision is uncertain. */
   overlapMs: 5 * 60_000,
   /** A running run whose heartbeat is older than this has lost its worker. */
