@@ -390,13 +390,25 @@ async function runBody(ctx: AppContext, row: any, claim: string, log: AppContext
   // of a linking run that share no customer and no email — so no row — overlap; commits stay in order (see writeOne).
   let last: { done: Promise<void>; keys: Set<string> } | null = null;
   try {
+    // Each fetched batch mapped as soon as it is read; the parsed Shopify records are let go then (nothing here keeps a
+    // reference to them while the batch waits and is written), which keeps the worker's memory at what the writes need.
+    const prepareNext = async (): Promise<{ checkpoint: FetchCheckpoint; prepared: PreparedCustomer[] } | null> => {
+      const r = await batches.next();
+      if (r.done) return null;
+      return { checkpoint: r.value.checkpoint, prepared: await prepareBatch(ctx, client, tenantId, r.value.customers, withLastOrder) };
+    };
     const ready = (async function* () {
-      for await (const batch of batches) yield { batch, prepared: await prepareBatch(ctx, client, tenantId, batch.customers, withLastOrder) };
+      try {
+        for (let item = await prepareNext(); item; item = await prepareNext()) yield item;
+      } finally {
+        await batches.return(undefined);
+      }
     })();
     // A bulk file is read one batch ahead (the database never waits for Node); pages are read one at a time, each after the
     // previous one is written — Shopify's cost limit sets their pace, and a page read ahead would only spend points early.
     const bulkRead = checkpoint ? checkpoint.kind === 'bulk' : useBulk;
-    for await (const { batch, prepared } of bulkRead ? readAhead(ready) : ready) {
+    for await (const batch of bulkRead ? readAhead(ready) : ready) {
+      const { prepared } = batch;
       // Re-read each batch: 連携を解除 stops the run; 連携 during the mirror-only run after 発行 turns it into a linking run.
       const state = await ctx.db.pool.query(
         `SELECT i.status, r.trigger FROM shopify_integrations i JOIN sync_runs r ON r.tenant_id = i.tenant_id WHERE r.id = $1`,
@@ -407,7 +419,7 @@ async function runBody(ctx: AppContext, row: any, claim: string, log: AppContext
       const keys = !mirrorOnly && batch.checkpoint.kind === 'bulk' && prepared.length ? batchKeys(prepared) : null;
       const overlap = last && keys && disjoint(last.keys, keys) ? last : null;
       if (last && !overlap) await last.done;
-      let maxUpdated = batch.customers.reduce<string | null>((m, x) => (!m || Date.parse(x.updatedAt) > Date.parse(m) ? x.updatedAt : m), null);
+      let maxUpdated = prepared.reduce<string | null>((m, x) => (!m || Date.parse(x.updatedAt) > Date.parse(m) ? x.updatedAt : m), null);
       // A bulk read holds what Shopify had when its (first) export started: a customer changed after that and seen here in a
       // later export must not move the cursor past changes the earlier export could not see.
       const exportedAt = batch.checkpoint.kind === 'bulk' ? batch.checkpoint.startedAt : null;
