@@ -50,7 +50,7 @@ export const syncSettings = {
    * next one exports (fetch.ts, planBulkParts). Parts are exported one after another, so at most two of Kizuna's bulk queries
    * exist at a time (Shopify allows five per shop since 2026-01).
    */
-  bulkCustomersPerPart: 12_500,
+  bulkCustomersPerPart: 6_250,
   bulkMaxParts: 8,
   /** Incremental runs re-read this much before the cursor: Shopify's updated_at filter precision is uncertain. */
   overlapMs: 5 * 60_000,
