@@ -36,7 +36,13 @@ export async function openDatabase(config: Pick<Config, 'DATABASE_URL' | 'DATA_D
     url = embedded.url;
   }
   const pool = createPool(url, opts.poolSize ?? 10, `kizuna-${opts.role}`);
-  pool.on('error', (err) => log.warn({ err: { message: err.message } }, 'idle database connection failed; it will be replaced'));
+  let closed = false;
+  pool.on('error', (err) => {
+    // While closing, a connection still saying goodbye hears the embedded server stop ("terminating connection due to
+    // administrator command"): expected, not worth a warning at the end of every CLI command.
+    if (closed) log.debug({ err: { message: err.message } }, 'database connection ended during shutdown');
+    else log.warn({ err: { message: err.message } }, 'idle database connection failed; it will be replaced');
+  });
   try {
     await pool.query('SELECT 1');
   } catch (e) {
@@ -44,7 +50,6 @@ export async function openDatabase(config: Pick<Config, 'DATABASE_URL' | 'DATA_D
     await embedded?.stop();
     throw new Error(`Cannot connect to PostgreSQL: ${(e as Error).message}`);
   }
-  let closed = false;
   return {
     pool,
     url,
