@@ -1,8 +1,9 @@
 // Fetch: Shopify customers as a stream of batches, each with the checkpoint that resumes right after it.
 // Two ways, same output:
 //   pages — `customers(first, after, sortKey: UPDATED_AT, query)` for incremental runs and small stores;
-//   bulk  — `bulkOperationRunQuery` for full runs of large stores: Shopify writes a JSONL file that we stream line by line
-//           (never the whole file in memory).
+//   bulk  — `bulkOperationRunQuery` for full runs of large stores (split into id ranges, see planBulkParts) and incremental
+//           runs with many changes: Shopify writes a JSONL file per export that we stream line by line (never the whole file
+//           in memory).
 // Incremental runs read `updated_at:>=` the cursor minus an overlap window: Shopify's filter precision is uncertain, so a few
 // customers are read twice and dropped later by id + updatedAt.
 import readline from 'node:readline';
