@@ -1,10 +1,12 @@
 // A whole world for sync tests: the development Shopify and Kizuna on one ManualClock, a tenant on the enterprise plan with the
 // Shopify option, friends with emails, and shortcuts for 発行 / 連携 and for running a sync in the foreground.
+import type { LightMyRequestResponse } from 'fastify';
 import type { CustomerInput } from '../../src/dev/shopify/shop.js';
 import type { FakeShopifyOptions } from '../../src/dev/shopify/index.js';
 import { createTenant, type Tenant } from '../../src/crm/tenants.js';
 import { recordFollow, setFriendEmail } from '../../src/crm/friends.js';
 import { issueCredentials, linkIntegration } from '../../src/shopify/integration.js';
+import { signShopifyBody } from '../../src/shopify/webhooks.js';
 import { SHOPIFY_FIELDS } from '../../src/shopify/fields.js';
 import { executeRun, requestRun, type ExecuteOptions, type Run, type RunMode } from '../../src/sync/runs.js';
 import { createTestApp, type TestApp } from './app.js';
@@ -29,8 +31,21 @@ export interface SyncWorld {
   snapshot(): Promise<SyncSnapshot>;
   /** Mails waiting in the job queue or already delivered, by subject. */
   mails(): Promise<{ subject: string; to: string[]; text: string }[]>;
+  /** POSTs a Shopify webhook delivery built here to /webhooks/shopify/:tenantId, signed with the shop's secret (or `secret`). */
+  deliverWebhook(topic: string, body: unknown, o?: WebhookDeliveryOptions): Promise<LightMyRequestResponse>;
   close(): Promise<void>;
 }
+
+export interface WebhookDeliveryOptions {
+  /** The key to sign with; null sends no signature. Default: the development Shopify's client secret. */
+  secret?: string | null;
+  webhookId?: string;
+  tenantId?: string;
+  /** Changes the body after it was signed (a tampered delivery). */
+  alter?: (raw: string) => string;
+}
+
+let deliveries = 0;
 
 export interface SyncSnapshot {
   mirror: { customer_id: string; data_hash: string; deleted: boolean }[];
@@ -135,6 +150,23 @@ export async function syncWorld(
       const values: SyncSnapshot['values'] = {};
       for (const r of vals.rows) (values[r.email] ??= {})[r.key] = r.v;
       return { mirror: mirror.rows, links: links.rows, values };
+    },
+    deliverWebhook(topic, body, o = {}) {
+      const raw = JSON.stringify(body);
+      const secret = o.secret === undefined ? h.shop.credentials().clientSecret : o.secret;
+      return t.app.inject({
+        method: 'POST',
+        url: `/webhooks/shopify/${o.tenantId ?? tenant.id}`,
+        headers: {
+          'content-type': 'application/json',
+          'x-shopify-topic': topic,
+          'x-shopify-shop-domain': h.shop.domain,
+          'x-shopify-webhook-id': o.webhookId ?? `wh-${++deliveries}`,
+          'x-shopify-triggered-at': h.clock.now().toISOString(),
+          ...(secret === null ? {} : { 'x-shopify-hmac-sha256': signShopifyBody(raw, secret) }),
+        },
+        payload: o.alter ? o.alter(raw) : raw,
+      });
     },
     async mails() {
       const { rows } = await t.ctx.db.pool.query(

@@ -4,7 +4,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setFriendEmail } from '../../src/crm/friends.js';
 import { updateTenant } from '../../src/crm/tenants.js';
-import { signShopifyBody } from '../../src/shopify/webhooks.js';
 import { syncWorld, type SyncWorld } from '../helpers/sync.js';
 
 /** Polls `probe` every 50 ms until it returns something truthy (at most ~15 s). */
@@ -94,18 +93,7 @@ describe('near real time through the job queue', () => {
   it('a webhook delivered to the endpoint is applied by the drain job', async () => {
     const friendId = Number((await w.t.ctx.db.pool.query(`SELECT friend_id FROM shopify_links WHERE customer_id = 2001 LIMIT 1`)).rows[0].friend_id);
     w.h.shop.changeCustomer(2001, { tags: ['VIP', 'リアルタイム'] }, { silent: true });
-    const raw = JSON.stringify({ id: 2001, admin_graphql_api_id: 'gid://shopify/Customer/2001' });
-    const res = await w.t.app.inject({
-      method: 'POST',
-      url: `/webhooks/shopify/${w.tenant.id}`,
-      headers: {
-        'content-type': 'application/json',
-        'x-shopify-topic': 'customers/update',
-        'x-shopify-webhook-id': 'realtime-1',
-        'x-shopify-hmac-sha256': signShopifyBody(raw, w.h.shop.credentials().clientSecret),
-      },
-      payload: raw,
-    });
+    const res = await w.deliverWebhook('customers/update', { id: 2001, admin_graphql_api_id: 'gid://shopify/Customer/2001' }, { webhookId: 'realtime-1' });
     expect(res.statusCode).toBe(200);
     await eventually(async () => (await w.values(friendId)).tags === 'VIP,リアルタイム', 'the webhook to be applied');
     const { rows } = await w.t.ctx.db.pool.query(`SELECT processed_at FROM shopify_webhook_inbox WHERE webhook_id = 'realtime-1'`);

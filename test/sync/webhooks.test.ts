@@ -4,7 +4,7 @@
 // Shopify itself (real HTTP to a listening Kizuna) or are built and signed here; older deliveries never overwrite newer data.
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { forgetWebhookTarget, signShopifyBody } from '../../src/shopify/webhooks.js';
+import { forgetWebhookTarget } from '../../src/shopify/webhooks.js';
 import { unlinkIntegration } from '../../src/shopify/integration.js';
 import { drainWebhooks } from '../../src/sync/realtime.js';
 import { syncWorld, type SyncWorld } from '../helpers/sync.js';
@@ -17,26 +17,6 @@ const TOPICS = [
   'customers_email_marketing_consent/update',
   'customers_marketing_consent/update',
 ];
-
-let n = 0;
-/** A delivery built here, signed with `secret` (the stored one unless said). */
-async function post(w: SyncWorld, topic: string, body: unknown, o: { secret?: string | null; webhookId?: string; tenantId?: string } = {}) {
-  const raw = JSON.stringify(body);
-  const secret = o.secret === undefined ? w.h.shop.credentials().clientSecret : o.secret;
-  return w.t.app.inject({
-    method: 'POST',
-    url: `/webhooks/shopify/${o.tenantId ?? w.tenant.id}`,
-    headers: {
-      'content-type': 'application/json',
-      'x-shopify-topic': topic,
-      'x-shopify-shop-domain': w.h.shop.domain,
-      'x-shopify-webhook-id': o.webhookId ?? `wh-${++n}`,
-      'x-shopify-triggered-at': w.h.clock.now().toISOString(),
-      ...(secret === null ? {} : { 'x-shopify-hmac-sha256': signShopifyBody(raw, secret) }),
-    },
-    payload: raw,
-  });
-}
 
 async function drain(w: SyncWorld): Promise<number> {
   let total = 0;
@@ -91,36 +71,25 @@ describe('Shopify webhooks', () => {
     it('refuses a wrong or missing HMAC with 401 and stores nothing', async () => {
       const before = (await inbox(w)).length;
       const body = { id: 1, admin_graphql_api_id: 'gid://shopify/Customer/1' };
-      expect((await post(w, 'customers/update', body, { secret: 'not-the-secret' })).statusCode).toBe(401);
-      expect((await post(w, 'customers/update', body, { secret: null })).statusCode).toBe(401);
+      expect((await w.deliverWebhook('customers/update', body, { secret: 'not-the-secret' })).statusCode).toBe(401);
+      expect((await w.deliverWebhook('customers/update', body, { secret: null })).statusCode).toBe(401);
       // A body altered after signing.
-      const raw = JSON.stringify(body);
-      const res = await w.t.app.inject({
-        method: 'POST',
-        url: `/webhooks/shopify/${w.tenant.id}`,
-        headers: {
-          'content-type': 'application/json',
-          'x-shopify-topic': 'customers/update',
-          'x-shopify-webhook-id': 'tampered',
-          'x-shopify-hmac-sha256': signShopifyBody(raw, w.h.shop.credentials().clientSecret),
-        },
-        payload: raw.replace('"id":1,', '"id":2,'),
-      });
+      const res = await w.deliverWebhook('customers/update', body, { webhookId: 'tampered', alter: (raw) => raw.replace('"id":1,', '"id":2,') });
       expect(res.statusCode).toBe(401);
       expect(res.json().error.code).toBe('UNAUTHORIZED');
       expect((await inbox(w)).length).toBe(before);
     });
 
     it('answers 404 for a tenant without an integration', async () => {
-      const res = await post(w, 'customers/update', { id: 1 }, { tenantId: '00000000-0000-4000-8000-000000000000' });
+      const res = await w.deliverWebhook('customers/update', { id: 1 }, { tenantId: '00000000-0000-4000-8000-000000000000' });
       expect(res.statusCode).toBe(404);
     });
 
     it('drops a redelivery with the same X-Shopify-Webhook-Id', async () => {
       const c = linkedCustomer(w, friends, () => true);
       const body = { id: c.id, admin_graphql_api_id: `gid://shopify/Customer/${c.id}` };
-      const first = await post(w, 'customers/update', body, { webhookId: 'same-id' });
-      const again = await post(w, 'customers/update', body, { webhookId: 'same-id' });
+      const first = await w.deliverWebhook('customers/update', body, { webhookId: 'same-id' });
+      const again = await w.deliverWebhook('customers/update', body, { webhookId: 'same-id' });
       expect(first.json()).toEqual({ ok: true, duplicate: false });
       expect(again.json()).toEqual({ ok: true, duplicate: true });
       expect((await inbox(w)).filter((r) => r.webhook_id === 'same-id')).toHaveLength(1);
@@ -194,7 +163,7 @@ describe('Shopify webhooks', () => {
       expect(rows).toEqual([{ gone: true, link_gone: true }]);
       expect(await w.values(c.friendId)).toEqual(kept);
       // A late update for the deleted customer (Shopify retries for hours) does not bring it back.
-      await post(w, 'customers/update', { id: c.id, admin_graphql_api_id: `gid://shopify/Customer/${c.id}` });
+      await w.deliverWebhook('customers/update', { id: c.id, admin_graphql_api_id: `gid://shopify/Customer/${c.id}` });
       await drain(w);
       const after = await w.t.ctx.db.pool.query(`SELECT deleted_at IS NOT NULL AS gone FROM shopify_customers WHERE customer_id = $1`, [c.id]);
       expect(after.rows[0].gone).toBe(true);
@@ -254,7 +223,7 @@ describe('Shopify webhooks', () => {
       const before = await w.values(c.friendId);
       await unlinkIntegration(w.t.ctx, w.tenant);
       forgetWebhookTarget(w.tenant.id);
-      const res = await post(w, 'customers/update', { id: c.id, admin_graphql_api_id: `gid://shopify/Customer/${c.id}` });
+      const res = await w.deliverWebhook('customers/update', { id: c.id, admin_graphql_api_id: `gid://shopify/Customer/${c.id}` });
       expect(res.statusCode).toBe(200);
       expect(res.json()).toMatchObject({ ignored: true });
       w.h.shop.changeCustomer(c.id, { note: '解除後' }, { silent: true });
@@ -277,7 +246,7 @@ describe('webhooks when read_orders is taken away', () => {
       expect(lastOrder).toBeTruthy();
       w.h.shop.setScopes(['read_customers']);
       w.h.shop.changeCustomer(c.id, { note: '権限変更後' }, { silent: true });
-      const res = await post(w, 'customers/update', { id: c.id, admin_graphql_api_id: `gid://shopify/Customer/${c.id}` });
+      const res = await w.deliverWebhook('customers/update', { id: c.id, admin_graphql_api_id: `gid://shopify/Customer/${c.id}` });
       expect(res.statusCode).toBe(200);
       await drain(w);
       expect(await w.values(c.friendId)).toMatchObject({ note: '権限変更後', last_order_id: lastOrder });
