@@ -78,9 +78,13 @@ export async function countCustomers(client: ShopifyClient, filter: string | nul
   return Number(data.customersCount?.count ?? 0);
 }
 
+/** Whether fetchCustomers reads bulk exports (a run resumes the way it started; a new one as asked). */
+export function readsBulk(opts: Pick<FetchOptions, 'bulk' | 'resume'>): boolean {
+  return opts.resume ? opts.resume.kind === 'bulk' : opts.bulk;
+}
+
 export function fetchCustomers(opts: FetchOptions): AsyncGenerator<FetchBatch> {
-  if (opts.resume?.kind === 'bulk' || (opts.bulk && opts.resume?.kind !== 'pages')) return fetchBulk(opts);
-  return fetchPages(opts);
+  return readsBulk(opts) ? fetchBulk(opts) : fetchPages(opts);
 }
 
 function parseCustomer(node: unknown): ShopifyCustomer {

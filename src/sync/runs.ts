@@ -11,7 +11,7 @@ import { defineJob, sendJob, type JobHandler } from '../jobs/define.js';
 import { getTenant } from '../crm/tenants.js';
 import { ShopifyCodes, ShopifyError } from '../shopify/errors.js';
 import { checkPlanForRuns, clientForTenant, shopifyFieldIds, type ClientOverrides } from '../shopify/integration.js';
-import { countCustomers, fetchCustomers, fetchLastOrderIds, readAhead, updatedSinceFilter, type FetchCheckpoint } from './fetch.js';
+import { countCustomers, fetchCustomers, fetchLastOrderIds, readAhead, readsBulk, updatedSinceFilter, type FetchCheckpoint } from './fetch.js';
 import { prepareCustomer, writeBatch, writeLinkedValues, type BatchCounts, type PreparedCustomer } from './write.js';
 import type { ShopifyCustomer } from './map.js';
 import { closeIncident, openIncident } from './incidents.js';
@@ -406,8 +406,7 @@ async function runBody(ctx: AppContext, row: any, claim: string, log: AppContext
     })();
     // A bulk file is read one batch ahead (the database never waits for Node); pages are read one at a time, each after the
     // previous one is written — Shopify's cost limit sets their pace, and a page read ahead would only spend points early.
-    const bulkRead = checkpoint ? checkpoint.kind === 'bulk' : useBulk;
-    for await (const batch of bulkRead ? readAhead(ready) : ready) {
+    for await (const batch of readsBulk({ bulk: useBulk, resume: checkpoint }) ? readAhead(ready) : ready) {
       const { prepared } = batch;
       // Re-read each batch: 連携を解除 stops the run; 連携 during the mirror-only run after 発行 turns it into a linking run.
       const state = await ctx.db.pool.query(
@@ -434,7 +433,7 @@ async function runBody(ctx: AppContext, row: any, claim: string, log: AppContext
         continue;
       }
       last = { done: doneOne, keys };
-      // At most two batches in flight, and at most one more being read: the memory stays that of three batches.
+      // At most two batches in flight and one read ahead (plus the lines being parsed): the memory stays that of a few batches.
       if (overlap) await overlap.done;
     }
     if (last) await last.done;
