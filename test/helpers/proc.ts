@@ -1,5 +1,6 @@
 // Real `kizuna` processes for tests that need several of them (serve + workers, a second serve on one DATA_DIR).
 import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 
@@ -39,6 +40,23 @@ export function spawnKizuna(args: string[], env: Record<string, string>): Kizuna
       return exited;
     },
   };
+}
+
+/**
+ * True while `pid` runs. A process that exited but was not yet reaped (a zombie, e.g. a postgres whose parent Kizuna exited
+ * and which init has not collected yet) has stopped: it holds no port, no files, no memory.
+ */
+export function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    return !/\) Z /.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
 }
 
 export function freePort(): Promise<number> {
