@@ -1,5 +1,6 @@
 // Every environment variable Kizuna reads, parsed once through one schema. A bad start names every bad variable at once,
 // so an operator fixes the whole environment in one go instead of one restart per mistake.
+import net from 'node:net';
 import path from 'node:path';
 import { z } from 'zod';
 
@@ -10,6 +11,28 @@ const origin = z
   .refine((u) => /^https?:$/.test(new URL(u).protocol), 'must be an http(s) URL')
   .transform((u) => u.replace(/\/+$/, ''));
 const hhmm = /^([01]\d|2[0-3]):[0-5]\d$/;
+
+/** An IPv4/IPv6 address, optionally with a /prefix (CIDR). */
+function isAddressOrCidr(s: string): boolean {
+  const [addr, prefix, ...rest] = s.split('/');
+  if (rest.length || !addr || !net.isIP(addr)) return false;
+  if (prefix === undefined) return true;
+  const max = net.isIPv4(addr) ? 32 : 128;
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= max;
+}
+
+/**
+ * Which proxies may tell Kizuna the client's address (X-Forwarded-For): unset or `false` = none (the socket's address is the
+ * client's); a number = that many proxy hops in front of Kizuna; otherwise a comma-separated list of proxy addresses/CIDRs.
+ */
+const trustProxy = z
+  .string()
+  .refine(
+    (v) => v === 'false' || /^\d{1,2}$/.test(v) || v.split(',').every((p) => isAddressOrCidr(p.trim())),
+    'must be false, a number of proxy hops (e.g. 1), or proxy addresses/CIDRs separated by commas (e.g. 10.0.0.0/8,127.0.0.1)',
+  )
+  .transform((v): false | number | string => (v === 'false' ? false : /^\d+$/.test(v) ? Number(v) : v.split(',').map((p) => p.trim()).join(',')))
+  .optional();
 
 const envSchema = z
   .object({
@@ -53,6 +76,7 @@ const envSchema = z
         }
       }, 'must be an IANA time zone such as Asia/Tokyo')
       .default('Asia/Tokyo'),
+    TRUST_PROXY: trustProxy.describe('proxies whose X-Forwarded-For is believed: false (default), a hop count, or addresses/CIDRs'),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2).describe('jobs one worker process runs at once'),
     WORKER_POLL_SECONDS: z.coerce.number().min(0.5).max(60).default(2).describe('how often an idle worker looks for jobs'),
@@ -60,6 +84,7 @@ const envSchema = z
   .transform((env) => ({
     ...env,
     DATA_DIR: path.resolve(env.DATA_DIR),
+    TRUST_PROXY: env.TRUST_PROXY ?? (false as const),
     PUBLIC_URL: env.PUBLIC_URL ?? `http://${env.HOST.includes(':') ? `[${env.HOST}]` : env.HOST}:${env.PORT}`,
   }));
 

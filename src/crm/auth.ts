@@ -1,8 +1,10 @@
 // Who is calling, for every tenant-scoped route: an API client with `Authorization: Bearer <tenant apiToken>`, or an operator
 // with the `kizuna_session` cookie. Either way the route gets `req.tenant` and must scope every query by `req.tenant.id`;
 // ids of another tenant's rows then simply are not found (404, never 403, so existence does not leak).
-// Cookie requests that change state must carry the session's CSRF token (header x-csrf-token, or form field _csrf); bearer
-// requests need none — a browser never attaches a bearer token by itself.
+// Authentication runs in `onRequest`, before the body is read: a caller without valid credentials never gets a body parsed.
+// Cookie requests that change state must carry the session's CSRF token (header x-csrf-token, or form field _csrf); the header
+// is checked with the credentials, the form field once the form is parsed (preValidation); bearer requests need none — a
+// browser never attaches a bearer token by itself.
 import crypto from 'node:crypto';
 import fastifyCookie from '@fastify/cookie';
 import fastifyFormbody from '@fastify/formbody';
@@ -24,11 +26,13 @@ declare module 'fastify' {
     operator: Operator | null;
     /** The session's CSRF token (cookie sessions only), for forms rendered in this request. */
     csrfToken: string | null;
+    /** A cookie request that changes state without the x-csrf-token header: its form's _csrf field is checked once parsed. */
+    csrfPending: boolean;
   }
   interface FastifyInstance {
-    /** preHandler for the JSON API: bearer token or session cookie (+ CSRF on unsafe methods); 401 otherwise. */
+    /** onRequest hook for the JSON API: bearer token or session cookie (+ CSRF on unsafe methods); 401 otherwise. */
     authenticate: typeof authenticate;
-    /** preHandler for admin UI pages: session cookie (+ CSRF on unsafe methods); redirects to /login otherwise. */
+    /** onRequest hook for admin UI pages: session cookie (+ CSRF on unsafe methods); redirects to /login otherwise. */
     authenticatePage: typeof authenticatePage;
     /** Every route registered after the CRM plugin (method, url), for tests that must cover all of them. */
     routeCatalogue: { method: string; url: string; auth: string | undefined }[];
@@ -48,7 +52,10 @@ function sameToken(a: string | undefined, b: string): boolean {
   return x.length === y.length && crypto.timingSafeEqual(x, y);
 }
 
-/** Resolves the caller; null when there is no (valid) credential. Throws CSRF_INVALID for a cookie request missing its token. */
+const csrfError = () =>
+  new AppError(CrmCodes.CSRF_INVALID, 'This request needs the CSRF token of your session (header x-csrf-token); reload the page and try again.');
+
+/** Resolves the caller; false when there is no (valid) credential. Throws CSRF_INVALID for a cookie request with a wrong token. */
 async function resolveCaller(req: FastifyRequest, allowBearer: boolean): Promise<boolean> {
   const ctx = req.server.ctx;
   const auth = req.headers.authorization;
@@ -67,11 +74,8 @@ async function resolveCaller(req: FastifyRequest, allowBearer: boolean): Promise
   if (!s) return false;
   if (!SAFE_METHODS.has(req.method)) {
     const header = req.headers['x-csrf-token'];
-    const field = (req.body as Record<string, unknown> | undefined)?._csrf;
-    const given = typeof header === 'string' ? header : typeof field === 'string' ? field : undefined;
-    if (!sameToken(given, s.csrfToken)) {
-      throw new AppError(CrmCodes.CSRF_INVALID, 'This request needs the CSRF token of your session (header x-csrf-token); reload the page and try again.');
-    }
+    if (header === undefined) req.csrfPending = true;
+    else if (typeof header !== 'string' || !sameToken(header, s.csrfToken)) throw csrfError();
   }
   req.tenant = s.tenant;
   req.operator = s.operator;
@@ -112,6 +116,13 @@ async function crmPlugin(app: FastifyInstance): Promise<void> {
   app.decorateRequest('tenant', null as unknown as Tenant);
   app.decorateRequest('operator', null);
   app.decorateRequest('csrfToken', null);
+  app.decorateRequest('csrfPending', false);
+  app.addHook('preValidation', async (req) => {
+    if (!req.csrfPending) return;
+    const field = (req.body as Record<string, unknown> | undefined)?._csrf;
+    if (typeof field !== 'string' || !req.csrfToken || !sameToken(field, req.csrfToken)) throw csrfError();
+    req.csrfPending = false;
+  });
   app.decorate('authenticate', authenticate);
   app.decorate('authenticatePage', authenticatePage);
   const catalogue: FastifyInstance['routeCatalogue'] = [];

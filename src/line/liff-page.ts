@@ -1,8 +1,7 @@
-// The email acquisition page, opened inside LINE as a LIFF app. It is one self-contained HTML document: styles and script
-// inline, the LIFF SDK from Kizuna's own /liff/sdk.js, no fonts, images or CDNs, because the in-app browser is often on a
-// phone connection and every third-party request is one more thing that can fail or track.
+// The email acquisition page, opened inside LINE as a LIFF app: one small HTML document with its style sheet inline and its
+// script and the LIFF SDK served by Kizuna itself (/liff/email.js, /liff/sdk.js) — no fonts, images or CDNs, because the
+// in-app browser is often on a phone connection and every third-party request is one more thing that can fail or track.
 import { liffCodeMessageKeys, liffMessages } from './liff-messages.js';
-import { liffPageScript } from './liff-page-script.js';
 
 export { liffMessages, liffMessageForCode, liffMessageKeyForCode, type LiffMessageKey } from './liff-messages.js';
 export { liffSdkBundle, liffSdkPath, liffSdkVersion } from './liff-sdk.js';
@@ -15,6 +14,8 @@ export interface LiffEmailPageOptions {
   postUrl: string;
   /** The bundled SDK; normally liffSdkPath. */
   sdkUrl: string;
+  /** The page's own script (liff-page-script.ts), served as a file: the page's CSP allows no inline script. */
+  scriptUrl: string;
 }
 
 export function renderLiffEmailPage(opts: LiffEmailPageOptions): string {
@@ -54,7 +55,7 @@ export function renderLiffEmailPage(opts: LiffEmailPageOptions): string {
 </main>
 <script type="application/json" id="kizuna-liff-config">${jsonForScript(config)}</script>
 <script src="${escapeHtml(opts.sdkUrl)}"></script>
-<script>${liffPageScript}</script>
+<script src="${escapeHtml(opts.scriptUrl)}"></script>
 </body>
 </html>
 `;

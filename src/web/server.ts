@@ -4,7 +4,10 @@ import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import { ZodError } from 'zod';
 import { AppError, Codes } from '../errors.js';
+import { assertStorable, inputErrorFromDatabase } from '../input.js';
 import { loggerOptions } from '../log.js';
+import { registerSecurityHeaders } from './security-headers.js';
+import type { Config } from '../config.js';
 import type { AppContext } from '../context.js';
 import { routes } from './routes/index.js';
 
@@ -17,11 +20,22 @@ declare module 'fastify' {
 export async function buildServer(ctx: AppContext, opts: { logLevel?: string } = {}): Promise<FastifyInstance> {
   const app = Fastify({
     logger: loggerOptions(opts.logLevel ?? ctx.config.LOG_LEVEL),
-    bodyLimit: 20 * 1024 * 1024, // CSV imports of large friend lists
-    trustProxy: true,
+    // Small by default: nothing but the CSV import (which streams, with its own limit) needs more than a LINE flex message.
+    bodyLimit: DEFAULT_BODY_LIMIT,
+    // Off unless configured: trusting X-Forwarded-For from anyone would let a client choose the address rate limits key on.
+    trustProxy: trustProxyOption(ctx.config.TRUST_PROXY),
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: true } },
   });
   app.decorate('ctx', ctx);
+  await registerSecurityHeaders(app, ctx.config);
+
+  // The input boundary (src/input.ts): every parsed body, query string and path parameter, before any handler or SQL sees it.
+  // Bodies a route keeps as bytes (webhooks, CSV) are checked by the code that parses them.
+  app.addHook('preValidation', async (req) => {
+    assertStorable(req.params, 'params');
+    assertStorable(req.query, 'query');
+    assertStorable(req.body, 'body');
+  });
 
   await app.register(swagger, {
     openapi: {
@@ -39,9 +53,14 @@ export async function buildServer(ctx: AppContext, opts: { logLevel?: string } =
   });
 
   app.setErrorHandler((err: FastifyError | Error, req, reply) => {
-    const { status, body } = toErrorResponse(err);
+    const fromDatabase = inputErrorFromDatabase(err);
+    const { status, body } = toErrorResponse(fromDatabase ?? err);
     if (status >= 500) req.log.error({ err }, 'request failed');
+    // A database error caused by input means the boundary let something through: worth a look, not a 500.
+    else if (fromDatabase) req.log.warn({ err: { message: err.message, code: (err as { code?: string }).code }, url: req.routeOptions.url }, 'input rejected by the database');
     else req.log.info({ code: body.error.code, status }, 'request rejected');
+    const retryAfter = (body.error.details as { retryAfterSeconds?: unknown } | undefined)?.retryAfterSeconds;
+    if (status === 429 && typeof retryAfter === 'number') void reply.header('retry-after', String(retryAfter));
     void reply.status(status).send(body);
   });
   app.setNotFoundHandler((req, reply) => {
@@ -53,6 +72,18 @@ export async function buildServer(ctx: AppContext, opts: { logLevel?: string } =
   app.get('/api/docs', { schema: { hide: true } }, async () => app.swagger());
   return app;
 }
+
+/**
+ * TRUST_PROXY as Fastify takes it. A hop count trusts the nearest N hops whoever they are (Fastify's own number form trusts
+ * none), so it is only right when every request reaches Kizuna through those proxies; addresses/CIDRs are safer.
+ */
+function trustProxyOption(tp: Config['TRUST_PROXY']): boolean | string | ((address: string, hop: number) => boolean) {
+  if (typeof tp === 'number') return (_address, hop) => hop < tp;
+  return tp;
+}
+
+/** Request bodies above this answer 413 unless the route sets its own limit. */
+export const DEFAULT_BODY_LIMIT = 1024 * 1024;
 
 export function toErrorResponse(err: unknown): { status: number; body: { error: { code: string; message: string; details?: unknown } } } {
   if (err instanceof AppError) return { status: err.status, body: err.toJSON() };

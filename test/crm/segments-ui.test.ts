@@ -73,7 +73,7 @@ describe('セグメント配信 pages', () => {
     });
     expect(res.statusCode).toBe(303);
     const location = res.headers.location as string;
-    expect(location).toMatch(/^\/segments\/\d+\?ok=/);
+    expect(location).toMatch(/^\/segments\/\d+\?notice=segment-created$/);
     const id = /\/segments\/(\d+)/.exec(location)![1]!;
     const api = (await t.app.inject({ method: 'GET', url: `/api/v1/segments/${id}`, headers: a.auth })).json();
     expect(api).toMatchObject({ match: 'all', conditions: [{ fieldId: amount, op: 'gte', value: 3000 }, { fieldId: rank, op: 'ne', value: 'ブロンズ' }] });
@@ -133,10 +133,14 @@ describe('セグメント配信 pages', () => {
 
     const now = await post(`/segments/${id}/deliveries`, { text: '今だけのクーポンです', when: 'now', scheduledAt: '' });
     expect(now.statusCode).toBe(303);
-    expect(decodeURIComponent(now.headers.location as string)).toContain('配信を開始しました。');
+    expect(now.headers.location).toBe(`/segments/${id}?notice=delivery-started`);
+    expect((await get(now.headers.location as string)).body).toContain('配信を開始しました。');
     const later = await post(`/segments/${id}/deliveries`, { text: '週末のご案内', when: 'later', scheduledAt: '2026-11-29T10:30' });
     expect(later.statusCode).toBe(303);
-    expect(decodeURIComponent(later.headers.location as string)).toContain('2026/11/29 10:30 に配信を予約しました。');
+    expect(later.headers.location).toBe(`/segments/${id}?notice=delivery-scheduled`);
+    const scheduledPage = (await get(later.headers.location as string)).body;
+    expect(scheduledPage).toContain('配信を予約しました。');
+    expect(scheduledPage).toContain('2026/11/29 10:30');
 
     type Item = { id: string; status: string; scheduledAt: string | null; messages: unknown };
     const list: Item[] = (await t.app.inject({ method: 'GET', url: `/api/v1/deliveries?segmentId=${id}`, headers: a.auth })).json().items;
@@ -157,13 +161,13 @@ describe('セグメント配信 pages', () => {
     for (const d of list) {
       const c = await post(`/deliveries/${d.id}/cancel`, {});
       expect(c.statusCode).toBe(303);
-      expect(c.headers.location).toMatch(new RegExp(`^/segments/${id}\\?ok=`));
+      expect(c.headers.location).toBe(`/segments/${id}?notice=delivery-canceled`);
     }
     const after = (await t.app.inject({ method: 'GET', url: `/api/v1/deliveries?segmentId=${id}`, headers: a.auth })).json().items;
     expect(after.map((d: Item) => d.status)).toEqual(['canceled', 'canceled']);
     const gone = await post(`/segments/${id}/delete`, {});
     expect(gone.statusCode).toBe(303);
-    expect(gone.headers.location).toMatch(/^\/segments\?ok=/);
+    expect(gone.headers.location).toBe('/segments?notice=segment-deleted');
     expect((await get(`/segments/${id}`)).statusCode).toBe(404);
   });
 

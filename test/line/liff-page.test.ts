@@ -3,8 +3,10 @@ import Fastify from 'fastify';
 import { describe, expect, it } from 'vitest';
 import liffAssets from '../../src/line/liff-assets.js';
 import { liffMessageForCode, liffMessages, liffSdkBundle, liffSdkPath, renderLiffEmailPage } from '../../src/line/liff-page.js';
+import { liffPageScript } from '../../src/line/liff-page-script.js';
 
-const opts = { liffId: '1650000001-AbCdEfGh', tenantId: 'tn_123', postUrl: '/liff/tn_123/email', sdkUrl: liffSdkPath };
+const scriptUrl = '/liff/email.js?v=abc';
+const opts = { liffId: '1650000001-AbCdEfGh', tenantId: 'tn_123', postUrl: '/liff/tn_123/email', sdkUrl: liffSdkPath, scriptUrl };
 
 describe('renderLiffEmailPage', () => {
   const html = renderLiffEmailPage(opts);
@@ -15,15 +17,16 @@ describe('renderLiffEmailPage', () => {
     expect(html).toContain('"liffId":"1650000001-AbCdEfGh"');
     expect(html).toContain('"postUrl":"/liff/tn_123/email"');
     expect(html).toContain(`<script src="${liffSdkPath}"></script>`);
-    expect(html).toContain('liff.init({ liffId: config.liffId })');
-    expect(html).toContain('liff.getIDToken()');
+    expect(html).toContain(`<script src="${scriptUrl}"></script>`);
+    expect(liffPageScript).toContain('liff.init({ liffId: config.liffId })');
+    expect(liffPageScript).toContain('liff.getIDToken()');
   });
 
   it('loads nothing from anywhere else: no absolute URLs, no remote fonts, styles or images', () => {
     expect(html).not.toMatch(/https?:/i);
     expect(html).not.toMatch(/url\(|@import|<link|<img|<iframe/i);
     const refs = [...html.matchAll(/\b(?:src|href)="([^"]*)"/g)].map((m) => m[1]);
-    expect(refs).toEqual([liffSdkPath]);
+    expect(refs).toEqual([liffSdkPath, scriptUrl]);
     expect(refs.every((r) => r!.startsWith('/') && !r!.startsWith('//'))).toBe(true);
   });
 
@@ -48,7 +51,7 @@ async function runPage(
 ) {
   const html = renderLiffEmailPage(opts);
   const configJson = /<script type="application\/json" id="kizuna-liff-config">([\s\S]*?)<\/script>/.exec(html)![1]!;
-  const script = /<script>([\s\S]*?)<\/script>/.exec(html)![1]!;
+  const script = liffPageScript;
   const elements = new Map<string, Record<string, unknown>>();
   // Each element starts as the HTML has it: hidden when its tag carries the attribute.
   for (const [tag, id] of html.matchAll(/<[a-z]+\b[^>]*\bid="([^"]+)"[^>]*>/g)) {

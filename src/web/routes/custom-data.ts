@@ -8,7 +8,7 @@ const idParam = { type: 'object', properties: { id: { type: 'string' } }, requir
 const nameBody = z.object({ name: z.string() }).strict();
 
 export default async function customDataRoutes(app: FastifyInstance): Promise<void> {
-  app.addHook('preHandler', authenticate);
+  app.addHook('onRequest', authenticate);
 
   app.get('/api/v1/custom-data', { config: { auth: 'tenant' }, schema: { summary: 'Categories and their fields' } }, async (req) => {
     const categories = await listCustomData(app.ctx.db.pool, req.tenant.id);

@@ -8,7 +8,7 @@ import { AppError, Codes } from '../../errors.js';
 const idParam = { type: 'object', properties: { id: { type: 'string' } }, required: ['id'] } as const;
 
 export default async function deliveryRoutes(app: FastifyInstance): Promise<void> {
-  app.addHook('preHandler', authenticate);
+  app.addHook('onRequest', authenticate);
   const ctx = app.ctx;
 
   app.post(

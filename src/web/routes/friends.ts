@@ -12,7 +12,7 @@ import { AppError, Codes } from '../../errors.js';
 const idParam = { type: 'object', properties: { id: { type: 'string' } }, required: ['id'] } as const;
 
 export default async function friendRoutes(app: FastifyInstance): Promise<void> {
-  app.addHook('preHandler', authenticate);
+  app.addHook('onRequest', authenticate);
   // CSV arrives as raw bytes: the encoding (UTF-8, BOM, Shift_JIS) is detected from them, not from the header.
   app.addContentTypeParser(['text/csv', 'text/plain', 'application/octet-stream'], { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
 

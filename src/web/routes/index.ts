@@ -3,6 +3,7 @@
 // (which tenant-isolation tests walk) for every plugin after it.
 import type { FastifyPluginAsync } from 'fastify';
 import crm from '../../crm/auth.js';
+import assets from './assets.js';
 import liffAssets from '../../line/liff-assets.js';
 import customData from './custom-data.js';
 import deliveries from './deliveries.js';
@@ -18,5 +19,5 @@ import shopifyUi from './shopify-ui.js';
 import ui from './ui.js';
 
 export const routes: FastifyPluginAsync[] = [
-  crm, health, friends, customData, lineWebhook, liff, liffAssets, shopify, shopifyWebhooks, ui, shopifyUi, segments, deliveries, segmentsUi,
+  crm, assets, health, friends, customData, lineWebhook, liff, liffAssets, shopify, shopifyWebhooks, ui, shopifyUi, segments, deliveries, segmentsUi,
 ];

@@ -10,15 +10,29 @@ import { AppError, Codes } from '../../errors.js';
 import { LineCodes } from '../../line/errors.js';
 import { liffMessageForCode, liffMessages, liffSdkPath, renderLiffEmailPage } from '../../line/liff-page.js';
 import { verifyIdToken } from '../../line/login.js';
+import { RateLimiter } from '../rate-limit.js';
+import { liffScriptAsset } from './assets.js';
+import { liffHelmet } from '../security-headers.js';
+
+/**
+ * Each POST costs a call to LINE's verify endpoint, and anyone may send one: a phone registering its email needs a few tries
+ * at most, a whole tenant's audience answering a campaign at once needs a few hundred a minute.
+ */
+const PER_CLIENT = { limit: 10, windowMs: 60_000 };
+const PER_TENANT = { limit: 600, windowMs: 60_000 };
 
 function liffError(code: string): AppError {
   return new AppError(code, liffMessageForCode(code));
 }
 
 export default async function liffRoutes(app: FastifyInstance): Promise<void> {
+  const now = () => app.ctx.clock.now().getTime();
+  const perClient = new RateLimiter(PER_CLIENT.limit, PER_CLIENT.windowMs, now);
+  const perTenant = new RateLimiter(PER_TENANT.limit, PER_TENANT.windowMs, now);
+
   app.get<{ Params: { tenantId: string } }>(
     '/liff/:tenantId/email',
-    { config: { auth: 'none' }, schema: { hide: true } },
+    { config: { auth: 'none' }, schema: { hide: true }, helmet: liffHelmet(app.ctx.config) },
     async (req, reply) => {
       const tenant = await getTenant(app.ctx.db.pool, req.params.tenantId);
       void reply.header('content-type', 'text/html; charset=utf-8').header('cache-control', 'no-store');
@@ -32,6 +46,7 @@ export default async function liffRoutes(app: FastifyInstance): Promise<void> {
         tenantId: tenant.id,
         postUrl: `/liff/${tenant.id}/email`,
         sdkUrl: liffSdkPath,
+        scriptUrl: liffScriptAsset.url,
       });
     },
   );
@@ -44,6 +59,13 @@ export default async function liffRoutes(app: FastifyInstance): Promise<void> {
       if (!body.success) throw liffError(LineCodes.LIFF_TOKEN_INVALID);
       const tenant = await getTenant(app.ctx.db.pool, req.params.tenantId);
       if (!tenant?.line.loginChannelId) throw liffError(Codes.NOT_FOUND);
+      for (const [limiter, key] of [[perClient, `${tenant.id} ${req.ip}`], [perTenant, tenant.id]] as const) {
+        try {
+          limiter.take(key);
+        } catch (e) {
+          throw new AppError(Codes.RATE_LIMITED, liffMessageForCode(Codes.RATE_LIMITED), (e as AppError).details);
+        }
+      }
       let verified;
       try {
         verified = await verifyIdToken({

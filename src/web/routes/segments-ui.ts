@@ -8,7 +8,7 @@ import { DeliveryCodes } from '../../delivery/codes.js';
 import { cancelDelivery, createDelivery, getDelivery, listDeliveries } from '../../delivery/deliveries.js';
 import { countSegment, createSegment, deleteSegment, getSegment, listSegments, OP_LABELS, type Op, type Segment, type SegmentCount } from '../../delivery/segments.js';
 import { AppError, Codes } from '../../errors.js';
-import { formatDateTime } from '../ui/html.js';
+import { noticeFromQuery, withNotice } from '../ui/notice.js';
 import { addNavItem } from '../ui/layout.js';
 import { notFoundPage } from '../ui/pages.js';
 import { segmentDetailPage, segmentsPage, type SegmentForm, type SendForm } from '../ui/segments-page.js';
@@ -61,7 +61,7 @@ function sendHtml(reply: FastifyReply, body: string, status = 200): FastifyReply
 
 export default async function segmentUiRoutes(app: FastifyInstance): Promise<void> {
   const ctx = app.ctx;
-  app.addHook('preHandler', authenticatePage);
+  app.addHook('onRequest', authenticatePage);
   const opts = { config: { auth: 'page' as const }, schema: { hide: true } };
 
   const safeCount = async (s: Segment): Promise<{ count: SegmentCount | null; countError?: string }> => {
@@ -108,12 +108,7 @@ export default async function segmentUiRoutes(app: FastifyInstance): Promise<voi
     return sendHtml(reply, body, extra.notice?.error ? 400 : 200);
   };
 
-  const okNotice = (req: FastifyRequest) => {
-    const ok = (req.query as { ok?: string } | undefined)?.ok;
-    return ok ? { ok: String(ok).slice(0, 200) } : undefined;
-  };
-
-  app.get('/segments', opts, async (req, reply) => renderList(req, reply, { notice: okNotice(req) }));
+  app.get('/segments', opts, async (req, reply) => renderList(req, reply, { notice: noticeFromQuery(req) }));
 
   app.post<{ Body: Record<string, unknown> }>('/segments', opts, async (req, reply) => {
     const b = (req.body ?? {}) as Record<string, unknown>;
@@ -133,7 +128,7 @@ export default async function segmentUiRoutes(app: FastifyInstance): Promise<voi
           value: r.op === 'exists' || r.op === 'not_exists' || r.value.trim() === '' ? null : r.value,
         })),
       });
-      return reply.redirect(`/segments/${s.id}?ok=${encodeURIComponent('セグメントを作成しました。')}`, 303);
+      return reply.redirect(withNotice(`/segments/${s.id}`, 'segment-created'), 303);
     } catch (e) {
       return renderList(req, reply, { form, notice: { error: segmentError(e) } });
     }
@@ -142,7 +137,7 @@ export default async function segmentUiRoutes(app: FastifyInstance): Promise<voi
   app.get<{ Params: { id: string } }>('/segments/:id', opts, async (req, reply) => {
     const s = await getSegment(ctx.db.pool, req.tenant.id, req.params.id);
     if (!s) return sendHtml(reply, notFoundPage(req), 404);
-    return renderDetail(req, reply, s, { notice: okNotice(req) });
+    return renderDetail(req, reply, s, { notice: noticeFromQuery(req) });
   });
 
   app.post<{ Params: { id: string }; Body: Record<string, unknown> }>('/segments/:id/deliveries', opts, async (req, reply) => {
@@ -162,8 +157,7 @@ export default async function segmentUiRoutes(app: FastifyInstance): Promise<voi
         messages: [{ type: 'text', text: form.text ?? '' }],
         ...(scheduledAt ? { scheduledAt } : {}),
       });
-      const ok = d.scheduledAt ? `${formatDateTime(d.scheduledAt)} に配信を予約しました。` : '配信を開始しました。';
-      return reply.redirect(`/segments/${s.id}?ok=${encodeURIComponent(ok)}`, 303);
+      return reply.redirect(withNotice(`/segments/${s.id}`, d.scheduledAt ? 'delivery-scheduled' : 'delivery-started'), 303);
     } catch (e) {
       return renderDetail(req, reply, s, { form, notice: { error: deliveryError(e) } });
     }
@@ -178,7 +172,7 @@ export default async function segmentUiRoutes(app: FastifyInstance): Promise<voi
       if (!(e instanceof AppError) || e.code !== DeliveryCodes.SEGMENT_IN_USE) throw e;
       return renderDetail(req, reply, s, { notice: { error: '予約中または配信中の配信があるため削除できません。先に予約を取り消してください。' } });
     }
-    return reply.redirect(`/segments?ok=${encodeURIComponent(`セグメント「${s.name}」を削除しました。`)}`, 303);
+    return reply.redirect(withNotice('/segments', 'segment-deleted'), 303);
   });
 
   app.post<{ Params: { id: string } }>('/deliveries/:id/cancel', opts, async (req, reply) => {
@@ -189,8 +183,8 @@ export default async function segmentUiRoutes(app: FastifyInstance): Promise<voi
       await cancelDelivery(ctx, req.tenant.id, d.id);
     } catch (e) {
       if (!(e instanceof AppError) || e.code !== DeliveryCodes.DELIVERY_NOT_CANCELABLE) throw e;
-      return reply.redirect(`${back}?ok=${encodeURIComponent('この配信はすでに開始されているため取り消せませんでした。')}`, 303);
+      return reply.redirect(withNotice(back, 'delivery-not-cancelable'), 303);
     }
-    return reply.redirect(`${back}?ok=${encodeURIComponent('配信を取り消しました。')}`, 303);
+    return reply.redirect(withNotice(back, 'delivery-canceled'), 303);
   });
 }

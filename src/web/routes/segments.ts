@@ -7,7 +7,7 @@ import { countSegment, createSegment, deleteSegment, listSegments, requireSegmen
 const idParam = { type: 'object', properties: { id: { type: 'string' } }, required: ['id'] } as const;
 
 export default async function segmentRoutes(app: FastifyInstance): Promise<void> {
-  app.addHook('preHandler', authenticate);
+  app.addHook('onRequest', authenticate);
   const ctx = app.ctx;
 
   app.post(

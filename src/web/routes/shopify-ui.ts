@@ -8,6 +8,7 @@ import { integrationView, matchPreview } from '../../shopify/view.js';
 import { forgetWebhookTarget } from '../../shopify/webhooks.js';
 import { listRuns, requestRun, runJson } from '../../sync/runs.js';
 import { addNavItem } from '../ui/layout.js';
+import { noticeFromQuery, withNotice, type NoticeCode } from '../ui/notice.js';
 import { shopifyPage } from '../ui/shopify-page.js';
 
 const PATH = '/settings/integrations/shopify';
@@ -16,7 +17,7 @@ addNavItem({ href: PATH, label: '外部データ連携', match: '/settings/integ
 
 export default async function shopifyUiRoutes(app: FastifyInstance): Promise<void> {
   const ctx = app.ctx;
-  app.addHook('preHandler', authenticatePage);
+  app.addHook('onRequest', authenticatePage);
   const opts = { config: { auth: 'page' as const }, schema: { hide: true } };
 
   const render = async (req: FastifyRequest, reply: FastifyReply, notice?: { ok?: string; error?: string }) => {
@@ -33,20 +34,17 @@ export default async function shopifyUiRoutes(app: FastifyInstance): Promise<voi
   };
 
   /** Runs a form action; errors are shown on the page in the operator's words, success redirects with a notice. */
-  const action = (fn: (req: FastifyRequest) => Promise<string>) => async (req: FastifyRequest, reply: FastifyReply) => {
+  const action = (fn: (req: FastifyRequest) => Promise<NoticeCode>) => async (req: FastifyRequest, reply: FastifyReply) => {
     if (!hasShopifyPlan(req.tenant)) return render(req, reply, { error: 'この機能のご利用にはエンタープライズプランと有料オプションのご契約が必要です。' });
     try {
-      const ok = await fn(req);
-      return reply.redirect(`${PATH}?ok=${encodeURIComponent(ok)}`, 303);
+      return reply.redirect(withNotice(PATH, await fn(req)), 303);
     } catch (e) {
       if (!(e instanceof AppError) || e.status >= 500) throw e;
       return render(req, reply, { error: e.message });
     }
   };
 
-  app.get<{ Querystring: { ok?: string } }>(PATH, opts, async (req, reply) =>
-    render(req, reply, req.query.ok ? { ok: String(req.query.ok).slice(0, 200) } : undefined),
-  );
+  app.get(PATH, opts, async (req, reply) => render(req, reply, noticeFromQuery(req)));
 
   app.post<{ Body: Record<string, string | undefined> }>(
     `${PATH}/issue`,
@@ -61,9 +59,7 @@ export default async function shopifyUiRoutes(app: FastifyInstance): Promise<voi
       });
       forgetWebhookTarget(req.tenant.id);
       if (integration.status !== 'linked') await requestRun(ctx, req.tenant.id, { mode: 'full', trigger: 'issue' });
-      return integration.status === 'linked'
-        ? '認証情報を更新しました。次回の反映から新しい認証情報を使います。'
-        : `発行しました(${integration.shop.name ?? integration.storeDomain})。内容を確認して「連携」を押してください。`;
+      return integration.status === 'linked' ? 'shopify-credentials-updated' : 'shopify-issued';
     }),
   );
 
@@ -73,7 +69,7 @@ export default async function shopifyUiRoutes(app: FastifyInstance): Promise<voi
     action(async (req) => {
       await linkIntegration(ctx, req.tenant, (c, tenantId) => requestRun(c, tenantId, { mode: 'full', trigger: 'link' }));
       forgetWebhookTarget(req.tenant.id);
-      return '連携しました。カスタムデータに「データ連携(shopify)」を作成し、最初の反映を始めました。';
+      return 'shopify-linked';
     }),
   );
 
@@ -83,7 +79,7 @@ export default async function shopifyUiRoutes(app: FastifyInstance): Promise<voi
     action(async (req) => {
       await unlinkIntegration(ctx, req.tenant);
       forgetWebhookTarget(req.tenant.id);
-      return '連携を解除しました。以降はShopifyのデータは反映されません。反映済みのデータは残っています。';
+      return 'shopify-unlinked';
     }),
   );
 
@@ -95,7 +91,7 @@ export default async function shopifyUiRoutes(app: FastifyInstance): Promise<voi
       const view = await integrationView(ctx, req.tenant);
       if (view.status !== 'linked') throw new AppError('CONFLICT', '先に「連携」してください。');
       const { joined } = await requestRun(ctx, req.tenant.id, { mode: full ? 'full' : 'incremental', trigger: 'manual' });
-      return joined ? 'すでに実行中の反映があります。その完了をお待ちください。' : '反映を開始しました。';
+      return joined ? 'sync-already-running' : 'sync-started';
     }),
   );
 }

@@ -76,13 +76,17 @@ export default async function shopifyWebhookRoutes(app: FastifyInstance): Promis
       // Unlinked, or a topic we do not use (e.g. a subscription left over): acknowledge so Shopify stops retrying, do nothing.
       if (target.status !== 'linked' || !TOPICS.has(topic)) return reply.status(200).send({ ok: true, ignored: true });
       const triggeredAt = req.headers['x-shopify-triggered-at'];
-      const fresh = await storeDelivery(app.ctx, {
+      const { fresh, rejected } = await storeDelivery(app.ctx, {
         tenantId,
         webhookId,
         topic,
         triggeredAt: typeof triggeredAt === 'string' ? triggeredAt : undefined,
         rawBody: body,
       });
+      if (rejected) {
+        req.log.warn({ tenantId, webhookId: webhookId.slice(0, 100), topic, reason: rejected }, 'signed Shopify webhook rejected');
+        return reply.status(200).send({ ok: true, rejected });
+      }
       if (fresh) await drainSoon(tenantId);
       return reply.status(200).send({ ok: true, duplicate: !fresh });
     },

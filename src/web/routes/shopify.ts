@@ -14,8 +14,8 @@ import { getRun, listRuns, requestRun, runJson } from '../../sync/runs.js';
 const base = '/api/v1/integrations/shopify';
 
 export default async function shopifyRoutes(app: FastifyInstance): Promise<void> {
-  app.addHook('preHandler', authenticate);
-  app.addHook('preHandler', async (req: FastifyRequest) => requireShopifyPlan(req.tenant));
+  app.addHook('onRequest', authenticate);
+  app.addHook('onRequest', async (req: FastifyRequest) => requireShopifyPlan(req.tenant));
   const ctx = app.ctx;
 
   app.get(base, { config: { auth: 'tenant' }, schema: { summary: 'Integration status (no secrets)' } }, async (req) =>

@@ -24,8 +24,13 @@ function formMessage(e: unknown): string {
   throw e;
 }
 
+/**
+ * Where to go after logging in: a path on this site made only of the characters a URL may carry as they are (RFC 3986:
+ * unreserved, sub-delims, ':', '@', '/', '?', '%'); anything else — another origin (`//x`, `/\\x`), a scheme, spaces, control
+ * or non-ASCII characters that cannot go into a Location header — falls back to the friends list.
+ */
 function localPath(next: unknown): string {
-  return typeof next === 'string' && /^\/(?![/\\])[^\s]*$/.test(next) ? next : '/friends';
+  return typeof next === 'string' && next.length <= 2000 && /^\/(?![/\\])[A-Za-z0-9\-._~!$&'()*+,;=:@/?%]*$/.test(next) ? next : '/friends';
 }
 
 function sendHtml(reply: FastifyReply, body: string, status = 200): FastifyReply {
@@ -64,16 +69,18 @@ export default async function uiRoutes(app: FastifyInstance): Promise<void> {
         return { ok: true, csrfToken: session.csrfToken };
       } catch (e) {
         if (!isForm || !(e instanceof AppError)) throw e;
+        const waitSeconds = Number(e.details?.retryAfterSeconds ?? 60);
+        if (e.code === 'RATE_LIMITED') void reply.header('retry-after', String(waitSeconds));
         const message =
           e.code === 'RATE_LIMITED'
-            ? 'ログインの失敗が続いたため、一時的にログインできません。15分ほど待ってからもう一度お試しください。'
+            ? `ログインの失敗が続いたため、一時的にログインできません。${Math.ceil(waitSeconds / 60)}分ほど待ってからもう一度お試しください。`
             : 'メールアドレスまたはパスワードが正しくありません。';
         return sendHtml(reply, loginPage({ loginCsrf: body._login_csrf!, email: body.email, next: body.next, error: message }), e.status);
       }
     },
   );
 
-  app.post('/logout', { config: { auth: 'page' }, preHandler: authenticatePage, schema: { hide: true } }, async (req, reply) => {
+  app.post('/logout', { config: { auth: 'page' }, onRequest: authenticatePage, schema: { hide: true } }, async (req, reply) => {
     const sid = req.cookies[SESSION_COOKIE];
     if (sid) await deleteSession(app.ctx.db.pool, sid);
     void reply.clearCookie(SESSION_COOKIE, { path: '/' }).clearCookie(CSRF_COOKIE, { path: '/' });
@@ -82,7 +89,7 @@ export default async function uiRoutes(app: FastifyInstance): Promise<void> {
 
   // ------------------------------------------------------------------------------------------------------------ pages
   await app.register(async (pages) => {
-    pages.addHook('preHandler', authenticatePage);
+    pages.addHook('onRequest', authenticatePage);
     const pageOpts = { config: { auth: 'page' as const }, schema: { hide: true } };
 
     pages.get<{ Querystring: { q?: string; page?: string } }>('/friends', pageOpts, async (req, reply) => {

@@ -1,5 +1,6 @@
 // The admin UI's frame: header with the tenant name, the navigation, and one inline style sheet (no build step, no assets).
 import type { FastifyRequest } from 'fastify';
+import { adminScriptAsset } from '../routes/assets.js';
 import { html, raw, type Html } from './html.js';
 
 export interface NavItem {
@@ -89,6 +90,7 @@ export function page(opts: PageOptions): string {
 ${req?.csrfToken ? html`<meta name="csrf-token" content="${req.csrfToken}">` : ''}
 <title>${opts.title} | Kizuna</title>
 <style>${raw(styles)}</style>
+<script src="${adminScriptAsset.url}" defer></script>
 </head>
 <body>
 ${header}

@@ -4,6 +4,7 @@ import type { CustomCategory, FriendCustomDatum } from '../../crm/custom-data.js
 import type { Friend } from '../../crm/friends.js';
 import { formatDateTime, html, raw, type Html } from './html.js';
 import { page } from './layout.js';
+import { noticeBanner } from './notice.js';
 
 const typeLabels: Record<string, string> = { text: 'テキスト', number: '数値', date: '日付' };
 const sourceLabels: Record<string, string> = { liff: 'LIFF', import: 'インポート', api: 'API' };
@@ -75,30 +76,9 @@ export function friendsPage(
           <button type="submit">インポート</button>
         </form>
         <pre id="import-result" class="muted" style="white-space:pre-wrap"></pre>
-      </div>
-      <script>${raw(importScript)}</script>`,
+      </div>`,
   });
 }
-
-// Posts the file as-is (the server detects its encoding) to the JSON API with the session's CSRF token.
-const importScript = `
-document.getElementById('import-form').addEventListener('submit', function (e) {
-  e.preventDefault();
-  var file = document.getElementById('import-file').files[0];
-  var out = document.getElementById('import-result');
-  if (!file) return;
-  out.textContent = 'インポートしています…';
-  fetch('/api/v1/friends/import', { method: 'POST', body: file, credentials: 'same-origin',
-    headers: { 'content-type': 'text/csv', 'x-csrf-token': document.querySelector('meta[name=csrf-token]').content } })
-    .then(function (r) { return r.json(); })
-    .then(function (b) {
-      if (b.error) { out.textContent = 'インポートできませんでした: ' + b.error.message; return; }
-      var lines = ['新規 ' + b.created + '件、更新 ' + b.updated + '件、変更なし ' + b.unchanged + '件、エラー ' + b.errors.length + '件'];
-      b.errors.forEach(function (x) { lines.push(x.line + '行目: ' + x.message); });
-      out.textContent = lines.join('\\n');
-    }, function () { out.textContent = '通信できませんでした。もう一度お試しください。'; });
-});
-`;
 
 function valueInput(d: FriendCustomDatum): Html {
   const v = d.value === null ? '' : String(d.value);
@@ -126,8 +106,7 @@ export function friendDetailPage(req: FastifyRequest, friend: Friend, data: Frie
     title: `${friend.displayName ?? '友だち'} | 友だち詳細`,
     body: html`<p><a href="/friends">← 友だち一覧</a></p>
       <h1>${friend.displayName ?? '（名前未取得）'} ${statusBadge(friend.status)}</h1>
-      ${notice?.error ? html`<p class="error" role="alert">${notice.error}</p>` : ''}
-      ${notice?.ok ? html`<p class="notice">${notice.ok}</p>` : ''}
+      ${noticeBanner(notice, { card: false })}
       <div class="card">
         <dl class="props">
           <dt>メールアドレス</dt><dd>${friend.email ?? html`<span class="muted">未取得</span>`}</dd>
@@ -168,7 +147,7 @@ export function customDataPage(req: FastifyRequest, categories: CustomCategory[]
     req,
     title: 'カスタムデータ',
     body: html`<h1>カスタムデータ</h1>
-      ${notice?.error ? html`<p class="error" role="alert">${notice.error}</p>` : ''}
+      ${noticeBanner(notice, { card: false })}
       ${categories.map(
         (c) => html`<div class="card">
           <h2 style="margin-top:0">${c.name} ${c.readOnly ? html`<span class="badge">連携データ（編集不可）</span>` : ''}</h2>

@@ -8,6 +8,7 @@ import { messagesSummary } from '../../delivery/messages.js';
 import { MAX_CONDITIONS, OP_LABELS, OPS_BY_TYPE, type Condition, type Op, type Segment, type SegmentCount } from '../../delivery/segments.js';
 import { formatDateTime, html, raw, type Html } from './html.js';
 import { page } from './layout.js';
+import { noticeBanner } from './notice.js';
 
 const n = (x: number) => x.toLocaleString('ja-JP');
 const TYPE_LABELS: Record<string, string> = { text: 'テキスト', number: '数値', date: '日付' };
@@ -42,11 +43,6 @@ function describeMatch(s: Segment): string {
   return s.conditions.length < 2 ? '' : s.match === 'all' ? 'すべての条件に一致' : 'いずれかの条件に一致';
 }
 
-function notice(opts?: { ok?: string; error?: string }): Html | string {
-  if (opts?.error) return html`<p class="error card" role="alert">${opts.error}</p>`;
-  if (opts?.ok) return html`<p class="notice card" role="status">${opts.ok}</p>`;
-  return '';
-}
 
 const STATUS: Record<string, Html> = {
   queued: html`<span class="badge">待機中</span>`,
@@ -75,7 +71,7 @@ function deliveryRows(req: FastifyRequest, items: Delivery[], withSegment: boole
             <td>${d.failed ? html`<span class="error">${n(d.failed)}</span>` : '0'}</td>
             <td>${messagesSummary(d.messages)}</td>
             <td style="white-space:nowrap">${d.status === 'queued'
-              ? html`<form method="post" action="/deliveries/${d.id}/cancel" onsubmit="return confirm('この配信を取り消しますか？')">${csrf}<button class="secondary" type="submit">取消</button></form>`
+              ? html`<form method="post" action="/deliveries/${d.id}/cancel" data-confirm="この配信を取り消しますか？">${csrf}<button class="secondary" type="submit">取消</button></form>`
               : ''}</td>
           </tr>`,
         )
@@ -129,49 +125,8 @@ function segmentForm(req: FastifyRequest, categories: CustomCategory[], form: Se
       <label><input type="radio" name="match" value="all" ${form.match !== 'any' ? raw('checked') : ''}> すべてに一致</label>
       <label><input type="radio" name="match" value="any" ${form.match === 'any' ? raw('checked') : ''}> いずれかに一致</label></p>
     <p><button type="submit">セグメントを作成</button></p>
-  </form>
-  <script>${raw(conditionScript)}</script>`;
+  </form>`;
 }
-
-// Keeps each row's operator and value input to what the chosen field's type takes; adds and removes rows.
-const conditionScript = `
-(function () {
-  var box = document.getElementById('conditions');
-  function sync(row) {
-    var f = row.querySelector('.cond-field'), op = row.querySelector('.cond-op'), v = row.querySelector('.cond-value');
-    var type = f.selectedOptions[0] && f.selectedOptions[0].getAttribute('data-type');
-    Array.prototype.forEach.call(op.options, function (o) {
-      var ok = !type || o.getAttribute('data-types').split(' ').indexOf(type) >= 0;
-      o.disabled = !ok; o.hidden = !ok;
-    });
-    if (op.selectedOptions[0] && op.selectedOptions[0].disabled) {
-      var first = Array.prototype.find.call(op.options, function (o) { return !o.disabled; });
-      if (first) op.value = first.value;
-    }
-    var noValue = op.value === 'exists' || op.value === 'not_exists';
-    v.disabled = noValue; if (noValue) v.value = '';
-    v.type = op.value === 'within_days' || type === 'number' ? 'number' : type === 'date' ? 'date' : 'text';
-    v.step = 'any'; if (op.value === 'within_days') { v.step = '1'; v.min = '0'; } else { v.removeAttribute('min'); }
-    v.placeholder = op.value === 'within_days' ? '日数' : '値';
-  }
-  function wire(row) {
-    row.querySelector('.cond-field').addEventListener('change', function () { sync(row); });
-    row.querySelector('.cond-op').addEventListener('change', function () { sync(row); });
-    row.querySelector('.cond-remove').addEventListener('click', function () {
-      if (box.querySelectorAll('.cond').length > 1) row.remove(); else { row.querySelector('.cond-field').value = ''; sync(row); }
-    });
-    sync(row);
-  }
-  Array.prototype.forEach.call(box.querySelectorAll('.cond'), wire);
-  document.getElementById('cond-add').addEventListener('click', function () {
-    var rows = box.querySelectorAll('.cond');
-    if (rows.length >= ${MAX_CONDITIONS}) return;
-    var row = rows[rows.length - 1].cloneNode(true);
-    row.querySelector('.cond-field').value = ''; row.querySelector('.cond-value').value = '';
-    box.appendChild(row); wire(row);
-  });
-})();
-`;
 
 export interface SegmentListItem {
   segment: Segment;
@@ -194,7 +149,7 @@ export function segmentsPage(
     req,
     title: 'セグメント配信',
     body: html`<h1>セグメント配信</h1>
-      ${notice(opts.notice)}
+      ${noticeBanner(opts.notice)}
       <p class="muted">カスタムデータの条件で友だちを絞り込み（セグメント）、LINEでメッセージを配信します。例:「平均購入金額(shopify) が 3,000 以上」の友だちにクーポンを送る。</p>
       <h2>セグメント</h2>
       <table>
@@ -259,7 +214,7 @@ export function segmentDetailPage(
     title: `${s.name} | セグメント配信`,
     body: html`<p><a href="/segments">← セグメント配信</a></p>
       <h1>${s.name}</h1>
-      ${notice(opts.notice)}
+      ${noticeBanner(opts.notice)}
       <div class="card">
         <dl class="props">
           <dt>条件</dt><dd>${s.conditions.map((c) => html`${describeCondition(c, fields)}<br>`)}<span class="muted">${describeMatch(s)}</span></dd>
@@ -275,7 +230,7 @@ export function segmentDetailPage(
       <h2>メッセージを配信</h2>
       <div class="card">
         ${opts.lineConfigured
-          ? html`<form method="post" action="/segments/${s.id}/deliveries" onsubmit="return confirm(${JSON.stringify(confirmText)})">${csrf}
+          ? html`<form method="post" action="/segments/${s.id}/deliveries" data-confirm="${confirmText}">${csrf}
               <p><label>メッセージ（テキスト、5000文字まで）<br>
                 <textarea name="text" required maxlength="5000" rows="6" style="width:100%;font:inherit;padding:8px;border:1px solid var(--line);border-radius:6px"
                   placeholder="例: いつもありがとうございます。特別クーポンをお届けします…">${form.text ?? ''}</textarea></label></p>
@@ -294,7 +249,7 @@ export function segmentDetailPage(
       ${deliveryRows(req, opts.deliveries, false)}
 
       <form method="post" action="/segments/${s.id}/delete" style="margin-top:24px"
-        onsubmit="return confirm('このセグメントを削除しますか？（配信の履歴は残ります）')">${csrf}
+        data-confirm="このセグメントを削除しますか？（配信の履歴は残ります）">${csrf}
         <button class="secondary" type="submit">セグメントを削除</button>
       </form>`,
   });

@@ -5,6 +5,7 @@ import type { FastifyRequest } from 'fastify';
 import type { integrationView, matchPreview } from '../../shopify/view.js';
 import { formatDateTime, html, type Html } from './html.js';
 import { page } from './layout.js';
+import { noticeBanner } from './notice.js';
 
 type View = Awaited<ReturnType<typeof integrationView>>;
 type Preview = Awaited<ReturnType<typeof matchPreview>>;
@@ -73,11 +74,7 @@ export function shopifyPage(
   opts: { allowed: boolean; view: View; preview: Preview | null; runs: RunItem[]; notice?: { ok?: string; error?: string } },
 ): string {
   const { view, preview } = opts;
-  const notice = opts.notice?.error
-    ? html`<p class="error card" role="alert">${opts.notice.error}</p>`
-    : opts.notice?.ok
-      ? html`<p class="notice card" role="status">${opts.notice.ok}</p>`
-      : '';
+  const notice = noticeBanner(opts.notice);
   if (!opts.allowed) {
     return page({
       req,
@@ -122,7 +119,7 @@ export function shopifyPage(
               <label class="muted"><input type="checkbox" name="full" value="1"> 全件を読み直す</label>
             </form>
             <form method="post" action="/settings/integrations/shopify/unlink" style="margin-top:12px"
-              onsubmit="return confirm('連携を解除すると、以降はShopifyのデータが反映されなくなります。すでに反映されたデータは残ります。解除しますか？')">${csrf}
+              data-confirm="連携を解除すると、以降はShopifyのデータが反映されなくなります。すでに反映されたデータは残ります。解除しますか？">${csrf}
               <button type="submit" class="secondary">連携を解除</button>
             </form></div>`
         : ''}
