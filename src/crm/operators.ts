@@ -1,53 +1,34 @@
-// Operators: the people who log in to the admin UI for one tenant. Passwords are hashed with scrypt (per-password salt,
-// N=2^15, r=8, p=1 — about 60 ms and 32 MiB per attempt), parameters stored with the hash so they can be raised later.
-// Sessions are random 32-byte ids whose SHA-256 is stored; each session has its own CSRF token. Failed logins are counted in
-// the database per (email, ip) so the limit holds across processes.
+// Operators: the people who log in to the admin UI for one tenant. Passwords: see passwords.ts. Sessions are random 32-byte
+// ids whose SHA-256 is stored; each session has its own CSRF token.
+// Failed logins are kept in the database (so limits hold across processes) and throttle per (email, client address) with
+// growing delays, plus a cap per address over all emails. Nothing throttles an email as a whole: a stranger who knows an
+// operator's email can slow down only their own attempts, never lock the operator out.
 import crypto from 'node:crypto';
-import { promisify } from 'node:util';
 import type { AppContext } from '../context.js';
 import { withTransaction, type Queryable } from '../db/index.js';
 import { AppError, Codes } from '../errors.js';
 import { CrmCodes } from './codes.js';
+import { hashPassword, needsRehash, verifyPassword } from './passwords.js';
 import { createTenant, getTenant, hashToken, type Tenant } from './tenants.js';
 
-const scrypt = promisify(crypto.scrypt) as (pw: string, salt: Buffer, len: number, opts: crypto.ScryptOptions) => Promise<Buffer>;
-const SCRYPT = { N: 2 ** 15, r: 8, p: 1 };
-const KEYLEN = 32;
+export { hashPassword, verifyPassword } from './passwords.js';
 
-export const LOGIN_MAX_FAILURES = 5;
-export const LOGIN_WINDOW_MS = 15 * 60 * 1000;
-/**
- * Failures per email from all addresses together: the client address comes from X-Forwarded-For (the server trusts proxies),
- * which a guesser can vary, so the per-address limit alone would not stop a distributed guess.
- */
-export const LOGIN_MAX_FAILURES_PER_EMAIL = 50;
+/** Failures per (email, address) that cost nothing; from the next one on, each failure doubles the wait before another try. */
+export const LOGIN_FREE_FAILURES = 5;
+/** The first wait, and the longest. */
+const LOGIN_FIRST_DELAY_MS = 60 * 1000;
+const LOGIN_MAX_DELAY_MS = 60 * 60 * 1000;
+/** How long a failure counts towards the delay; older ones are deleted. */
+export const LOGIN_MEMORY_MS = 24 * 60 * 60 * 1000;
+/** Failures from one address over all emails within LOGIN_IP_WINDOW_MS before that address must wait (password spraying). */
+export const LOGIN_MAX_FAILURES_PER_IP = 50;
+const LOGIN_IP_WINDOW_MS = 15 * 60 * 1000;
 export const SESSION_TTL_MS = 7 * 24 * 60 * 60 * 1000;
 
 export interface Operator {
   id: string;
   tenantId: string;
   email: string;
-}
-
-export async function hashPassword(password: string): Promise<string> {
-  const salt = crypto.randomBytes(16);
-  const hash = await scrypt(password.normalize('NFKC'), salt, KEYLEN, { ...SCRYPT, maxmem: 64 * 1024 * 1024 });
-  return ['scrypt', SCRYPT.N, SCRYPT.r, SCRYPT.p, salt.toString('base64url'), hash.toString('base64url')].join('$');
-}
-
-export async function verifyPassword(password: string, stored: string): Promise<boolean> {
-  const [alg, n, r, p, salt, hash] = stored.split('$');
-  if (alg !== 'scrypt' || !salt || !hash) return false;
-  const expected = Buffer.from(hash, 'base64url');
-  const N = Number(n);
-  const R = Number(r);
-  const actual = await scrypt(password.normalize('NFKC'), Buffer.from(salt, 'base64url'), expected.length, {
-    N,
-    r: R,
-    p: Number(p),
-    maxmem: 256 * N * R + 1024 * 1024,
-  });
-  return crypto.timingSafeEqual(actual, expected);
 }
 
 /** A hash of nothing, verified against when the email is unknown so both cases take the same time. */
@@ -93,9 +74,39 @@ export interface Session {
   expiresAt: Date;
 }
 
+/** How long a client with `failures` recent failures for an email must wait after the last one before trying again. */
+export function loginDelayMs(failures: number): number {
+  if (failures < LOGIN_FREE_FAILURES) return 0;
+  return Math.min(LOGIN_FIRST_DELAY_MS * 2 ** (failures - LOGIN_FREE_FAILURES), LOGIN_MAX_DELAY_MS);
+}
+
+/** Throws 429 RATE_LIMITED (details.retryAfterSeconds) while this (email, ip) or this ip must wait. */
+async function checkLoginThrottle(db: Queryable, email: string, ip: string, now: Date): Promise<void> {
+  const { rows } = await db.query(
+    `SELECT (SELECT count(*)::int FROM login_failures WHERE email_normalized = $1 AND ip = $2 AND failed_at > $3) AS pair,
+            (SELECT max(failed_at) FROM login_failures WHERE email_normalized = $1 AND ip = $2 AND failed_at > $3) AS last,
+            (SELECT count(*)::int FROM login_failures WHERE ip = $2 AND failed_at > $4) AS ip_recent,
+            (SELECT min(failed_at) FROM (SELECT failed_at FROM login_failures WHERE ip = $2 AND failed_at > $4
+                                         ORDER BY failed_at DESC LIMIT $5) f) AS ip_oldest`,
+    [email, ip, new Date(now.getTime() - LOGIN_MEMORY_MS), new Date(now.getTime() - LOGIN_IP_WINDOW_MS), LOGIN_MAX_FAILURES_PER_IP],
+  );
+  const r = rows[0] as { pair: number; last: Date | null; ip_recent: number; ip_oldest: Date | null };
+  let until = 0;
+  if (r.last) until = r.last.getTime() + loginDelayMs(r.pair);
+  if (r.ip_recent >= LOGIN_MAX_FAILURES_PER_IP && r.ip_oldest) until = Math.max(until, r.ip_oldest.getTime() + LOGIN_IP_WINDOW_MS);
+  const waitMs = until - now.getTime();
+  if (waitMs > 0) {
+    const retryAfterSeconds = Math.ceil(waitMs / 1000);
+    throw new AppError(Codes.RATE_LIMITED, `Too many failed logins from this address; wait ${Math.ceil(retryAfterSeconds / 60)} minute(s) and try again.`, {
+      retryAfterSeconds,
+    });
+  }
+}
+
 /**
- * Checks email + password. Refuses with 429 RATE_LIMITED after LOGIN_MAX_FAILURES failures for this email from this ip within
- * LOGIN_WINDOW_MS (even with the right password, so guessing cannot continue), 401 INVALID_CREDENTIALS otherwise.
+ * Checks email + password. While this client (email + ip) or this ip is throttled, refuses with 429 RATE_LIMITED before
+ * looking at the password (details.retryAfterSeconds says how long); 401 INVALID_CREDENTIALS for a wrong email or password.
+ * A hash made with older scrypt parameters is replaced after it verified.
  */
 export async function login(
   ctx: Pick<AppContext, 'db' | 'clock'>,
@@ -103,16 +114,8 @@ export async function login(
 ): Promise<{ operator: Operator; session: Session }> {
   const db = ctx.db.pool;
   const now = ctx.clock.now();
-  const email = normalizeEmail(input.email ?? '');
-  const since = new Date(now.getTime() - LOGIN_WINDOW_MS);
-  const { rows: fails } = await db.query(
-    `SELECT count(*) FILTER (WHERE ip = $2)::int AS here, count(*)::int AS everywhere
-     FROM login_failures WHERE email_normalized = $1 AND failed_at > $3`,
-    [email, input.ip, since],
-  );
-  if (fails[0].here >= LOGIN_MAX_FAILURES || fails[0].everywhere >= LOGIN_MAX_FAILURES_PER_EMAIL) {
-    throw new AppError(Codes.RATE_LIMITED, 'Too many failed logins for this email; wait 15 minutes and try again.');
-  }
+  const email = normalizeEmail(input.email ?? '').slice(0, 254);
+  await checkLoginThrottle(db, email, input.ip, now);
   const { rows } = await db.query(`SELECT id, tenant_id, email, password_hash FROM operators WHERE email_normalized = $1`, [email]);
   const op = rows[0];
   const ok = op
@@ -120,9 +123,12 @@ export async function login(
     : (await verifyPassword(input.password ?? '', await (dummyHash ??= hashPassword('dummy-password'))), false);
   if (!ok) {
     await db.query(`INSERT INTO login_failures (email_normalized, ip, failed_at) VALUES ($1, $2, $3)`, [email, input.ip, now]);
-    // keep the table small: failures older than the window no longer count
-    await db.query(`DELETE FROM login_failures WHERE failed_at < $1`, [since]);
+    // keep the table small: failures older than the delay's memory no longer count
+    await db.query(`DELETE FROM login_failures WHERE failed_at < $1`, [new Date(now.getTime() - LOGIN_MEMORY_MS)]);
     throw new AppError(CrmCodes.INVALID_CREDENTIALS, 'The email or the password is wrong.');
+  }
+  if (needsRehash(op.password_hash)) {
+    await db.query(`UPDATE operators SET password_hash = $2 WHERE id = $1`, [op.id, await hashPassword(input.password)]);
   }
   await db.query(`DELETE FROM login_failures WHERE email_normalized = $1 AND ip = $2`, [email, input.ip]);
   await db.query(`UPDATE operators SET last_login_at = $2 WHERE id = $1`, [op.id, now]);

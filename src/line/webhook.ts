@@ -4,6 +4,12 @@
 // delivery (a 4xx here would make LINE report the webhook as broken and, with redelivery on, send everything again).
 import { z } from 'zod';
 import { AppError, Codes } from '../errors.js';
+import { findInputProblem, unstorableReason } from '../input.js';
+
+/** LINE's ids are 26-character ULIDs; anything much longer is not one. */
+const eventId = z.string().min(1).max(128);
+/** Milliseconds since the epoch that a JavaScript Date and PostgreSQL can both hold. */
+const timestamp = z.number().int().min(0).max(253402300799999);
 
 const source = z.looseObject({
   type: z.string(),
@@ -13,8 +19,8 @@ const source = z.looseObject({
 });
 
 const common = {
-  webhookEventId: z.string().min(1),
-  timestamp: z.number(),
+  webhookEventId: eventId,
+  timestamp,
   /** 'standby' while another channel owns the chat (module channels); such events must not be acted on as if active. */
   mode: z.string().default('active'),
   deliveryContext: z.looseObject({ isRedelivery: z.boolean() }),
@@ -77,9 +83,14 @@ export function parseLineWebhook(json: unknown): LineWebhook {
 
 function parseEvent(raw: unknown): LineEvent {
   const obj = (raw && typeof raw === 'object' ? raw : {}) as Record<string, unknown>;
-  const originalType = typeof obj.type === 'string' ? obj.type : '';
-  const webhookEventId = typeof obj.webhookEventId === 'string' ? obj.webhookEventId : undefined;
+  const originalType = typeof obj.type === 'string' && !unstorableReason(obj.type) ? obj.type.slice(0, 100) : '';
+  // An event with a value Kizuna cannot store (U+0000, an unpaired surrogate) is set aside like any unreadable event; its id
+  // is kept for redelivery detection only when the id itself can be stored.
+  const problem = findInputProblem(raw, 'event');
+  const id = eventId.safeParse(obj.webhookEventId);
+  const webhookEventId = id.success && !findInputProblem(id.data, 'id') ? id.data : undefined;
   const ignored = (reason: string): LineIgnoredEvent => ({ type: 'ignored', originalType, reason, webhookEventId, raw });
+  if (problem) return ignored(`${problem.path} ${problem.reason}`);
 
   if (!Object.hasOwn(known, originalType)) return ignored(originalType ? 'unsupported event type' : 'event without a type');
   const parsed = known[originalType as keyof typeof known].safeParse(raw);

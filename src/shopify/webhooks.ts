@@ -4,6 +4,7 @@
 // only needs one indexed INSERT, so Shopify gets its 200 fast.
 import crypto from 'node:crypto';
 import type { AppContext } from '../context.js';
+import { findInputProblem } from '../input.js';
 
 export function verifyShopifyHmac(rawBody: Buffer, secret: string, header: string | string[] | undefined): boolean {
   if (typeof header !== 'string' || !secret) return false;
@@ -56,6 +57,34 @@ export function forgetWebhookTarget(tenantId: string): void {
   cache.delete(tenantId);
 }
 
+const MAX_BIGINT = 2n ** 63n - 1n;
+
+/**
+ * What Kizuna keeps of a signed delivery: its text and the customer it names — or why it cannot be used (not UTF-8, not a
+ * JSON object, U+0000, a customer id beyond bigint). Shopify signed it, so it is acknowledged either way; an unusable one is
+ * recorded as rejected instead of failing with a 5xx that Shopify would retry for hours.
+ */
+export function readDelivery(rawBody: Buffer): { text: string; customerId: string | null } | { rejected: string } {
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(rawBody);
+  } catch {
+    return { rejected: 'the body is not UTF-8' };
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return { rejected: 'the body is not JSON' };
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) return { rejected: 'the body is not a JSON object' };
+  const problem = findInputProblem(json, 'body');
+  if (problem) return { rejected: `${problem.path} ${problem.reason}` };
+  const customerId = webhookCustomerId(text);
+  if (customerId !== null && BigInt(customerId) > MAX_BIGINT) return { rejected: `the customer id ${customerId.slice(0, 40)} is out of range` };
+  return { text, customerId };
+}
+
 export interface Delivery {
   tenantId: string;
   webhookId: string;
@@ -64,14 +93,34 @@ export interface Delivery {
   rawBody: Buffer;
 }
 
-/** Stores a verified delivery; false when it was already there (a redelivery). */
-export async function storeDelivery(ctx: Pick<AppContext, 'db' | 'clock'>, d: Delivery): Promise<boolean> {
-  const raw = d.rawBody.toString('utf8');
-  const triggered = d.triggeredAt && !Number.isNaN(Date.parse(d.triggeredAt)) ? new Date(d.triggeredAt) : null;
+/** A time PostgreSQL can store and Shopify could mean; anything else is treated as absent. */
+function triggeredAt(header: string | undefined): Date | null {
+  const ms = header ? Date.parse(header) : NaN;
+  return Number.isFinite(ms) && ms >= 0 && ms < Date.UTC(10000, 0, 1) ? new Date(ms) : null;
+}
+
+/**
+ * Stores a verified delivery; false when it was already there (a redelivery). A delivery readDelivery refuses is stored as
+ * processed with its reason, so a redelivery of it is recognised too and nothing tries to apply it.
+ */
+export async function storeDelivery(ctx: Pick<AppContext, 'db' | 'clock'>, d: Delivery): Promise<{ fresh: boolean; rejected?: string }> {
+  const read = readDelivery(d.rawBody);
+  const now = ctx.clock.now();
+  const rejected = 'rejected' in read ? read.rejected : undefined;
   const { rowCount } = await ctx.db.pool.query(
-    `INSERT INTO shopify_webhook_inbox (webhook_id, tenant_id, topic, customer_id, triggered_at, payload, received_at)
-     VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7) ON CONFLICT (webhook_id) DO NOTHING`,
-    [d.webhookId, d.tenantId, d.topic, webhookCustomerId(raw), triggered, raw, ctx.clock.now()],
+    `INSERT INTO shopify_webhook_inbox (webhook_id, tenant_id, topic, customer_id, triggered_at, payload, received_at, processed_at, error)
+     VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9) ON CONFLICT (tenant_id, webhook_id) DO NOTHING`,
+    [
+      d.webhookId,
+      d.tenantId,
+      d.topic,
+      rejected ? null : (read as { customerId: string | null }).customerId,
+      triggeredAt(d.triggeredAt),
+      rejected ? null : (read as { text: string }).text,
+      now,
+      rejected ? now : null,
+      rejected ? `rejected: ${rejected}` : null,
+    ],
   );
-  return (rowCount ?? 0) > 0;
+  return { fresh: (rowCount ?? 0) > 0, ...(rejected ? { rejected } : {}) };
 }

@@ -119,7 +119,8 @@ export async function drainWebhooks(ctx: AppContext, tenantId: string): Promise<
       // Named by a webhook but gone from Shopify when re-read: deleted meanwhile.
       await markDeleted(tx, tenantId, missing, now);
     }
-    await tx.query(`UPDATE shopify_webhook_inbox SET processed_at = $2 WHERE webhook_id = ANY($1::text[])`, [
+    await tx.query(`UPDATE shopify_webhook_inbox SET processed_at = $3 WHERE tenant_id = $1 AND webhook_id = ANY($2::text[])`, [
+      tenantId,
       rows.map((r) => r.webhook_id),
       now,
     ]);

@@ -1,5 +1,6 @@
 // Operators: login with a slow salted hash, the session cookie (httpOnly, SameSite=Lax, Secure behind https), CSRF on
 // state-changing cookie requests, the login rate limit counted in the database on ctx.clock, and the admin UI pages.
+import crypto from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureCategory } from '../../src/crm/custom-data.js';
 import { announceFirstOperator } from '../../src/crm/first-operator.js';
@@ -37,11 +38,11 @@ describe('operators', () => {
     });
   }
 
-  it('stores passwords as salted scrypt hashes with their parameters', async () => {
+  it('stores passwords as salted scrypt hashes (OWASP minimum N=2^17, r=8, p=1) with their parameters', async () => {
     const h1 = await hashPassword(PASSWORD);
     const h2 = await hashPassword(PASSWORD);
     expect(h1).not.toBe(h2);
-    expect(h1).toMatch(/^scrypt\$32768\$8\$1\$/);
+    expect(h1).toMatch(/^scrypt\$131072\$8\$1\$/);
     expect(h1).not.toContain(PASSWORD);
     expect(await verifyPassword(PASSWORD, h1)).toBe(true);
     expect(await verifyPassword('wrong', h1)).toBe(false);
@@ -103,7 +104,20 @@ describe('operators', () => {
     expect((await t.app.inject({ method: 'GET', url: '/api/v1/friends', headers: { cookie } })).statusCode).toBe(401);
   });
 
-  it('limits failed logins to 5 per email and address per 15 minutes, even for the right password, then lets them in again', async () => {
+  it('a hash made with the earlier parameters (N=2^15) still logs in and is replaced by one with today\'s', async () => {
+    const op = await addOperator(t.ctx.db.pool, a.id, 'legacy@example.jp', PASSWORD);
+    const salt = crypto.randomBytes(16);
+    const key = crypto.scryptSync(PASSWORD, salt, 32, { N: 2 ** 15, r: 8, p: 1, maxmem: 64 * 1024 * 1024 });
+    const old = ['scrypt', 2 ** 15, 8, 1, salt.toString('base64url'), key.toString('base64url')].join('$');
+    await t.ctx.db.pool.query(`UPDATE operators SET password_hash = $2 WHERE id = $1`, [op.id, old]);
+    expect((await formLogin('legacy@example.jp', PASSWORD, '203.0.113.20')).statusCode).toBe(303);
+    const { rows } = await t.ctx.db.pool.query(`SELECT password_hash FROM operators WHERE id = $1`, [op.id]);
+    expect(rows[0].password_hash).toMatch(/^scrypt\$131072\$8\$1\$/);
+    expect(await verifyPassword(PASSWORD, rows[0].password_hash)).toBe(true);
+    expect((await formLogin('legacy@example.jp', PASSWORD, '203.0.113.20')).statusCode).toBe(303);
+  });
+
+  it('throttles one email from one address with growing waits — even the right password — and nothing else', async () => {
     const ip = '198.51.100.7';
     for (let i = 0; i < 5; i++) {
       const bad = await formLogin('ops@example.jp', 'wrong password', ip);
@@ -112,14 +126,80 @@ describe('operators', () => {
     }
     const limited = await formLogin('ops@example.jp', PASSWORD, ip);
     expect(limited.statusCode).toBe(429);
-    expect(limited.body).toContain('15分');
+    expect(limited.headers['retry-after']).toBe('60');
+    expect(limited.body).toContain('1分ほど待って');
     const json = await t.app.inject({ method: 'POST', url: '/login', remoteAddress: ip, payload: { email: 'ops@example.jp', password: PASSWORD } });
     expect(json.statusCode).toBe(429);
     expect(json.json().error.code).toBe('RATE_LIMITED');
+    expect(json.headers['retry-after']).toBe('60');
     // another address is not affected
     expect((await formLogin('ops@example.jp', PASSWORD, '198.51.100.8')).statusCode).toBe(303);
-    t.ctx.clock.advance(15 * 60 * 1000 + 1000);
+    // each further failure doubles the wait: the 6th waits 2 minutes, the 7th 4
+    t.ctx.clock.advance(60 * 1000);
+    expect((await formLogin('ops@example.jp', 'wrong again', ip)).statusCode).toBe(401);
+    expect((await formLogin('ops@example.jp', PASSWORD, ip)).headers['retry-after']).toBe('120');
+    t.ctx.clock.advance(120 * 1000);
+    expect((await formLogin('ops@example.jp', 'and again', ip)).statusCode).toBe(401);
+    t.ctx.clock.advance(239 * 1000);
+    expect((await formLogin('ops@example.jp', PASSWORD, ip)).statusCode).toBe(429);
+    t.ctx.clock.advance(1000);
+    // the wait is over: the right password works and clears this client's record
     expect((await formLogin('ops@example.jp', PASSWORD, ip)).statusCode).toBe(303);
+    expect((await formLogin('ops@example.jp', 'one slip', ip)).statusCode).toBe(401);
+    expect((await formLogin('ops@example.jp', PASSWORD, ip)).statusCode).toBe(303);
+  });
+
+  it('a stranger cannot lock an operator out: X-Forwarded-For is not believed, and failures from any number of other addresses leave the operator in', async () => {
+    const operatorIp = '203.0.113.77';
+    // The stranger claims to be the operator's address; without TRUST_PROXY the socket's address is what counts.
+    for (let i = 0; i < 6; i++) {
+      const res = await t.app.inject({
+        method: 'POST',
+        url: '/login',
+        remoteAddress: '192.0.2.66',
+        headers: { 'x-forwarded-for': operatorIp },
+        payload: { email: 'ops@example.jp', password: `guess ${i}` },
+      });
+      expect(res.statusCode).toBe(i < 5 ? 401 : 429);
+    }
+    const { rows } = await t.ctx.db.pool.query(`SELECT DISTINCT ip FROM login_failures WHERE email_normalized = 'ops@example.jp'`);
+    expect(rows.map((r) => r.ip)).toEqual(['192.0.2.66']);
+    // A distributed guess: 300 failures for this email from 300 addresses within the last minutes.
+    await t.ctx.db.pool.query(
+      `INSERT INTO login_failures (email_normalized, ip, failed_at) SELECT 'ops@example.jp', '100.64.0.' || i, $1 FROM generate_series(1, 300) i`,
+      [new Date(t.ctx.clock.now().getTime() - 60_000)],
+    );
+    expect((await formLogin('ops@example.jp', PASSWORD, operatorIp)).statusCode).toBe(303);
+  });
+
+  it('one address failing for many emails (password spraying) must wait, for every email', async () => {
+    const sprayer = '192.0.2.99';
+    await t.ctx.db.pool.query(
+      `INSERT INTO login_failures (email_normalized, ip, failed_at) SELECT 'user' || i || '@example.jp', $2, $1 FROM generate_series(1, 50) i`,
+      [new Date(t.ctx.clock.now().getTime() - 60_000), sprayer],
+    );
+    const res = await formLogin('ops@example.jp', PASSWORD, sprayer);
+    expect(res.statusCode).toBe(429);
+    expect(res.headers['retry-after']).toBe(String(14 * 60));
+    expect((await formLogin('ops@example.jp', PASSWORD, '192.0.2.100')).statusCode).toBe(303);
+    t.ctx.clock.advance(14 * 60 * 1000);
+    expect((await formLogin('ops@example.jp', PASSWORD, sprayer)).statusCode).toBe(303);
+  });
+
+  it('with TRUST_PROXY, only the configured proxies may name the client address', async () => {
+    const behind = await createTestApp({ env: { TRUST_PROXY: '10.0.0.0/8' } });
+    try {
+      const tenant = await makeTenant(behind);
+      await addOperator(behind.ctx.db.pool, tenant.id, 'proxy@example.jp', PASSWORD);
+      const attempt = (remoteAddress: string, xff: string) =>
+        behind.app.inject({ method: 'POST', url: '/login', remoteAddress, headers: { 'x-forwarded-for': xff }, payload: { email: 'proxy@example.jp', password: 'wrong' } });
+      expect((await attempt('10.1.2.3', '198.51.100.20')).statusCode).toBe(401); // through our proxy: the client it names
+      expect((await attempt('203.0.113.9', '198.51.100.21')).statusCode).toBe(401); // straight in: the header is a claim
+      const { rows } = await behind.ctx.db.pool.query(`SELECT ip FROM login_failures ORDER BY id`);
+      expect(rows.map((r) => r.ip)).toEqual(['198.51.100.20', '203.0.113.9']);
+    } finally {
+      await behind.close();
+    }
   });
 
   it('a login form posted from another site (no login CSRF cookie) is refused', async () => {

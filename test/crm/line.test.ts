@@ -7,6 +7,7 @@ import { onFriendEmailChanged, type FriendEmailChangedEvent } from '../../src/cr
 import { fetchProfileJob } from '../../src/crm/line-friends.js';
 import { followEvent, startFakeLine, unfollowEvent, textMessageEvent, type FakeChannel, type FakeLine } from '../../src/dev/line/index.js';
 import { liffMessages } from '../../src/line/liff-messages.js';
+import { signLineBody } from '../../src/line/signature.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import { lineUserId, makeTenant, type TestTenant } from './fixtures.js';
 
@@ -145,6 +146,33 @@ describe('LINE webhook and LIFF email', () => {
       expect((await webhook(body, headers)).statusCode).toBe(200);
     });
 
+    it('a signed event Kizuna cannot store (timestamp 1e20, U+0000 in its id or values) is acknowledged and set aside; the others apply', async () => {
+      const good = lineUserId('after-hostile');
+      const base = JSON.parse(fake.webhookBody([followEvent(good)], { destination: 'Ubot' })) as { destination: string; events: Record<string, unknown>[] };
+      const events = [
+        { ...base.events[0], webhookEventId: 'EV-HUGE-TIME', timestamp: 1e20, source: { type: 'user', userId: lineUserId('huge') } },
+        { ...base.events[0], webhookEventId: 'EV\u0000NUL', source: { type: 'user', userId: lineUserId('nul-id') } },
+        { ...base.events[0], webhookEventId: 'EV-NUL-TYPE', type: 'fol\u0000low' },
+        { ...base.events[0], webhookEventId: 'EV-LONE-SURROGATE', source: { type: 'user', userId: '\ud800' } },
+        base.events[0],
+      ];
+      const body = JSON.stringify({ destination: base.destination, events });
+      const res = await webhook(body, { 'x-line-signature': signLineBody(body, chA.channelSecret) });
+      expect(res.statusCode).toBe(200);
+      expect((await friend(good)).status).toBe('active');
+      expect(await friend(lineUserId('huge'))).toBeUndefined();
+      expect(await friend(lineUserId('nul-id'))).toBeUndefined();
+      const { rows } = await t.ctx.db.pool.query(
+        `SELECT webhook_event_id, type FROM line_webhook_events WHERE tenant_id = $1 AND webhook_event_id LIKE 'EV-%' ORDER BY 1`,
+        [a.id],
+      );
+      expect(rows).toEqual([
+        { webhook_event_id: 'EV-HUGE-TIME', type: 'ignored:follow' },
+        { webhook_event_id: 'EV-LONE-SURROGATE', type: 'ignored:follow' },
+        { webhook_event_id: 'EV-NUL-TYPE', type: 'ignored:' },
+      ]);
+    });
+
     it('a failing profile endpoint does not lose the follow: the friend is stored and the job fills the name later', async () => {
       const late = lineUserId('late-profile');
       fake.setProfile(late, { displayName: '遅れて届く名前' });
@@ -251,6 +279,26 @@ describe('LINE webhook and LIFF email', () => {
       await eventually(async () =>
         expect(events.find((e) => e.friendId === f.id && e.newEmail === 'new@example.jp')).toMatchObject({ oldEmail: 'Hanako@Example.jp', source: 'api' }),
       );
+    });
+
+    it('each POST costs a call to LINE, so one client may send 10 a minute (429 with Retry-After, LINE not called); the next minute it may again', async () => {
+      const client = '198.51.100.44';
+      const verifyCalls = () => fake.requests().filter((r) => r.path.includes('/verify')).length;
+      const before = verifyCalls();
+      for (let i = 0; i < 10; i++) {
+        const res = await t.app.inject({ method: 'POST', url: `/liff/${a.id}/email`, remoteAddress: client, payload: { idToken: `forged.${i}.token` } });
+        expect(res.statusCode).not.toBe(429);
+      }
+      expect(verifyCalls() - before).toBe(10);
+      const limited = await t.app.inject({ method: 'POST', url: `/liff/${a.id}/email`, remoteAddress: client, payload: { idToken: 'forged.11.token' } });
+      expect(limited.statusCode).toBe(429);
+      expect(limited.json().error).toEqual({ code: 'RATE_LIMITED', message: liffMessages.unavailable, details: { retryAfterSeconds: 60 } });
+      expect(limited.headers['retry-after']).toBe('60');
+      expect(verifyCalls() - before).toBe(10);
+      // another client of the same tenant is not affected; the same client may try again in the next minute
+      expect((await t.app.inject({ method: 'POST', url: `/liff/${a.id}/email`, remoteAddress: '198.51.100.45', payload: { idToken: 'x.y.z' } })).statusCode).not.toBe(429);
+      clock.advance(60_000);
+      expect((await t.app.inject({ method: 'POST', url: `/liff/${a.id}/email`, remoteAddress: client, payload: { idToken: 'x.y.z' } })).statusCode).not.toBe(429);
     });
 
     it('a blocked friend cannot register an email', async () => {

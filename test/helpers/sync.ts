@@ -43,6 +43,8 @@ export interface WebhookDeliveryOptions {
   tenantId?: string;
   /** Changes the body after it was signed (a tampered delivery). */
   alter?: (raw: string) => string;
+  /** Sends (and signs) exactly this text instead of JSON.stringify(body). */
+  raw?: string;
 }
 
 let deliveries = 0;
@@ -152,7 +154,7 @@ export async function syncWorld(
       return { mirror: mirror.rows, links: links.rows, values };
     },
     deliverWebhook(topic, body, o = {}) {
-      const raw = JSON.stringify(body);
+      const raw = o.raw ?? JSON.stringify(body);
       const secret = o.secret === undefined ? h.shop.credentials().clientSecret : o.secret;
       return t.app.inject({
         method: 'POST',

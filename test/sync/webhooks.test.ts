@@ -7,6 +7,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { forgetWebhookTarget } from '../../src/shopify/webhooks.js';
 import { unlinkIntegration } from '../../src/shopify/integration.js';
 import { drainWebhooks } from '../../src/sync/realtime.js';
+import { makeTenant } from '../crm/fixtures.js';
 import { syncWorld, type SyncWorld } from '../helpers/sync.js';
 
 const TOPICS = [
@@ -101,6 +102,41 @@ describe('Shopify webhooks', () => {
       expect((await inbox(w)).filter((r) => r.webhook_id === deliveries[0]!.webhookId)).toHaveLength(1);
       expect(await drain(w)).toBe(2);
       expect((await w.values(c.friendId)).note).toBe('二度届く');
+    });
+
+    it('a signed delivery Kizuna cannot use (not JSON, U+0000, an id beyond bigint) is acknowledged and kept as rejected, never a 5xx', async () => {
+      const cases: [string, string][] = [
+        ['not-json', 'this is not JSON'],
+        ['nul', JSON.stringify({ id: 1, admin_graphql_api_id: 'gid://shopify/Customer/1', note: 'a\u0000b' })],
+        ['huge-id', '{"id":99999999999999999999999,"admin_graphql_api_id":"gid://shopify/Customer/99999999999999999999999"}'],
+        ['array', '[{"id":1}]'],
+      ];
+      for (const [id, raw] of cases) {
+        const res = await w.deliverWebhook('customers/update', null, { webhookId: `bad-${id}`, raw });
+        expect(res.statusCode, id).toBe(200);
+        expect(res.json().rejected, id).toMatch(/not JSON|U\+0000|out of range|not a JSON object/);
+      }
+      const rows = (await inbox(w)).filter((r) => r.webhook_id.startsWith('bad-'));
+      expect(rows).toHaveLength(cases.length);
+      for (const r of rows) {
+        expect(r.processed_at).not.toBeNull();
+        expect(r.error).toMatch(/^rejected: /);
+      }
+      // Shopify retrying one of them changes nothing; nothing is applied
+      expect((await w.deliverWebhook('customers/update', null, { webhookId: 'bad-nul', raw: cases[1]![1] })).statusCode).toBe(200);
+      expect(await drain(w)).toBe(0);
+    });
+
+    it('deduplicates per tenant: the same X-Shopify-Webhook-Id already seen for another tenant does not hide this delivery', async () => {
+      const other = await makeTenant(w.t);
+      await w.t.ctx.db.pool.query(
+        `INSERT INTO shopify_webhook_inbox (webhook_id, tenant_id, topic, payload, received_at, processed_at) VALUES ('shared-id', $1, 'customers/update', '{}', now(), now())`,
+        [other.id],
+      );
+      const c = linkedCustomer(w, friends, () => true, 3);
+      const res = await w.deliverWebhook('customers/update', { id: c.id, admin_graphql_api_id: `gid://shopify/Customer/${c.id}` }, { webhookId: 'shared-id' });
+      expect(res.json()).toEqual({ ok: true, duplicate: false });
+      expect(await drain(w)).toBe(1);
     });
   });
 
