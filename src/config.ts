@@ -78,6 +78,7 @@ const envSchema = z
       .default('Asia/Tokyo'),
     TRUST_PROXY: trustProxy.describe('proxies whose X-Forwarded-For is believed: false (default), a hop count, or addresses/CIDRs'),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto').describe('auto: readable lines on a terminal, JSON lines otherwise'),
     WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2).describe('jobs one worker process runs at once'),
     WORKER_POLL_SECONDS: z.coerce.number().min(0.5).max(60).default(2).describe('how often an idle worker looks for jobs'),
   })

@@ -1,6 +1,7 @@
 // Process lifecycles. `serve`: config → database → migrations → jobs (scheduler + worker) → web.
 // `worker`: config → database → jobs (worker only). Admin commands: config → database → migrations → their work → exit.
-// Shutdown runs in the reverse order on SIGINT/SIGTERM, so PostgreSQL is stopped last and nothing is left running.
+// Shutdown runs in the reverse order — on SIGINT/SIGTERM or when the parent process goes away (lifecycle.ts), also in the
+// middle of the start — so PostgreSQL is stopped last and nothing is left running.
 import os from 'node:os';
 import type PgBoss from 'pg-boss';
 import { systemClock, type Clock } from './clock.js';
@@ -15,6 +16,7 @@ import { createLogger, type Logger } from './log.js';
 import { buildServer } from './web/server.js';
 import { loadSecretBox, verifySecretKey } from './security/secrets.js';
 import { announceFirstOperator } from './crm/first-operator.js';
+import { processShutdown } from './lifecycle.js';
 
 export const workerId = `${os.hostname()}:${process.pid}`;
 
@@ -45,30 +47,61 @@ async function boot(
   opts: { config?: Config; clock?: Clock; exclusive: boolean; migrate: boolean; schedule: boolean; work: boolean; web: boolean },
 ): Promise<Running> {
   const config = opts.config ?? loadConfig();
-  const log = createLogger(config.LOG_LEVEL).child({ role });
+  const log = createLogger(config.LOG_LEVEL, config.LOG_FORMAT).child({ role });
+  processShutdown.useLogger(log);
   const cleanup: Step[] = [];
+  // A stop asked for during the start (a signal, the parent gone) is honoured between steps: what started is undone, and the
+  // stop request waits for that. Once started, a stop request stops the whole process in reverse order.
+  let db: Database | undefined;
+  let starting = true;
+  let stopping: Promise<void> | undefined;
+  const stop = () => (stopping ??= unwind(cleanup, log).finally(() => forget()));
+  let startUndone!: () => void;
+  const undone = new Promise<void>((resolve) => (startUndone = resolve));
+  const forget = processShutdown.track({
+    stop: () => (starting ? undone : stop()),
+    forceStop: () => db?.embedded?.stop() ?? Promise.resolve(),
+  });
+  const step = async <T>(fn: () => Promise<T>): Promise<T> => {
+    processShutdown.check();
+    const out = await fn();
+    processShutdown.check();
+    return out;
+  };
   try {
-    const db: Database = await openDatabase(config, log, { role, mode: opts.exclusive ? 'exclusive' : 'shared' });
-    cleanup.push(() => db.close());
-    const applied = opts.migrate ? await migrate(db.pool) : [];
+    db = await step(async () => {
+      const opened = await openDatabase(config, log, { role, mode: opts.exclusive ? 'exclusive' : 'shared' });
+      cleanup.push(() => opened.close());
+      return opened;
+    });
+    const pool = db.pool;
+    const applied = opts.migrate ? await step(() => migrate(pool)) : [];
     if (applied.length) log.info({ applied }, 'database migrated');
     const secrets = loadSecretBox(config);
-    await verifySecretKey(db.pool, secrets);
-    const boss: PgBoss = await startBoss({ url: db.url, log, schedule: opts.schedule, supervise: opts.work });
-    cleanup.push(() => boss.stop({ graceful: true, wait: true, timeout: 20_000 }));
+    await step(() => verifySecretKey(pool, secrets));
+    const dbUrl = db.url;
+    const boss: PgBoss = await step(async () => {
+      const started = await startBoss({ url: dbUrl, log, schedule: opts.schedule, supervise: opts.work });
+      cleanup.push(() => started.stop({ graceful: true, wait: true, timeout: 20_000 }));
+      return started;
+    });
     const ctx: AppContext = { config, db, boss, log, clock: opts.clock ?? systemClock, workerId, secrets };
-    if (opts.work) await startWorkers(ctx, config.WORKER_POLL_SECONDS, config.WORKER_CONCURRENCY);
-    if (opts.schedule) await startScheduler(ctx);
+    if (opts.work) await step(() => startWorkers(ctx, config.WORKER_POLL_SECONDS, config.WORKER_CONCURRENCY));
+    if (opts.schedule) await step(() => startScheduler(ctx));
     let url: string | undefined;
     if (opts.web) {
-      const app = await buildServer(ctx);
-      cleanup.push(() => app.close());
-      url = await app.listen({ port: config.PORT, host: config.HOST });
+      url = await step(async () => {
+        const app = await buildServer(ctx);
+        cleanup.push(() => app.close());
+        return app.listen({ port: config.PORT, host: config.HOST });
+      });
     }
-    let stopping: Promise<void> | undefined;
-    return { ctx, url, applied, stop: () => (stopping ??= unwind(cleanup, log)) };
+    starting = false;
+    return { ctx, url, applied, stop };
   } catch (e) {
     await unwind(cleanup, log);
+    forget();
+    startUndone();
     throw e;
   }
 }
@@ -103,25 +136,4 @@ export function worker(options: { config?: Config; clock?: Clock } = {}): Promis
 /** For admin commands: the database (joined or started for the command's duration), migrated, and a job client. */
 export function admin(role: string, options: { config?: Config; clock?: Clock } = {}): Promise<Running> {
   return boot(role, { ...options, exclusive: false, migrate: true, schedule: false, work: false, web: false });
-}
-
-/** Stops `running` on SIGINT/SIGTERM; a second signal forces the exit (PostgreSQL is still asked to stop). */
-export function stopOnSignals(running: Running, log: Logger): void {
-  let signals = 0;
-  const onSignal = (signal: NodeJS.Signals) => {
-    signals++;
-    if (signals === 1) {
-      log.info({ signal }, 'shutting down');
-      running.stop().then(
-        () => process.exit(0),
-        () => process.exit(1),
-      );
-    } else {
-      log.warn('second signal: stopping PostgreSQL and exiting now');
-      const pg = running.ctx.db.embedded;
-      (pg ? pg.stop() : Promise.resolve()).finally(() => process.exit(130));
-    }
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
 }

@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config.js';
 import { DataDirInUseError } from '../db/embedded.js';
 import { AppError } from '../errors.js';
+import { processShutdown, StartInterrupted } from '../lifecycle.js';
 import { SecretKeyMismatchError } from '../security/secrets.js';
 import { register as registerFriends } from './commands/friends.js';
 import { register as registerOperator } from './commands/operator.js';
@@ -11,6 +12,9 @@ import { register as registerTenant } from './commands/tenant.js';
 import { register as registerShopify } from './commands/shopify.js';
 import { register as registerFakeShopify } from './commands/fake-shopify.js';
 import { register as registerDemo } from './commands/demo.js';
+
+// Before anything starts: SIGINT/SIGTERM, or the parent going away, stop whatever this process has started (lifecycle.ts).
+processShutdown.install();
 
 const program = new Command();
 program
@@ -42,6 +46,8 @@ try {
   if (e instanceof CommanderError) {
     process.exit(e.exitCode); // commander already printed the reason (or the help)
   }
+  // Asked to stop (a signal, the parent gone) before or while it worked: what it started is being stopped; not an error.
+  if (e instanceof StartInterrupted || processShutdown.requested) await new Promise(() => {});
   process.stderr.write(`kizuna: ${reason(e).split('\n')[0]}\n`);
   process.exit(1);
 }

@@ -1,11 +1,10 @@
 // The HTTP side: Fastify with one error shape for everything ({"error": {"code", "message"}}), bad input always 4xx,
 // an OpenAPI description at /api/docs built from the routes' own schemas, and logs with secrets redacted.
-import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import { ZodError } from 'zod';
 import { AppError, Codes } from '../errors.js';
 import { assertStorable, inputErrorFromDatabase } from '../input.js';
-import { loggerOptions } from '../log.js';
 import { registerSecurityHeaders } from './security-headers.js';
 import type { Config } from '../config.js';
 import type { AppContext } from '../context.js';
@@ -19,7 +18,8 @@ declare module 'fastify' {
 
 export async function buildServer(ctx: AppContext, opts: { logLevel?: string } = {}): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: loggerOptions(opts.logLevel ?? ctx.config.LOG_LEVEL),
+    // The process's logger (stderr, redacted, pretty on a terminal); tests quiet it per server.
+    loggerInstance: (opts.logLevel ? ctx.log.child({}, { level: opts.logLevel }) : ctx.log) as FastifyBaseLogger,
     // Small by default: nothing but the CSV import (which streams, with its own limit) needs more than a LINE flex message.
     bodyLimit: DEFAULT_BODY_LIMIT,
     // Off unless configured: trusting X-Forwarded-For from anyone would let a client choose the address rate limits key on.

@@ -7,7 +7,7 @@ import { loadConfig } from '../../config.js';
 import { startFakeShopify } from '../../dev/shopify/index.js';
 import { addOperator } from '../../crm/operators.js';
 import { createTenant } from '../../crm/tenants.js';
-import { admin, serve, stopOnSignals } from '../../main.js';
+import { admin, serve } from '../../main.js';
 import { issueCredentials, linkIntegration } from '../../shopify/integration.js';
 import { requestRun } from '../../sync/runs.js';
 
@@ -56,7 +56,6 @@ export function register(program: Command): void {
       }
 
       const running = await serve({ config });
-      stopOnSignals(running, running.ctx.log);
       process.on('exit', () => void fake.close());
       const { rows } = await running.ctx.db.pool.query(`SELECT id FROM tenants WHERE name = $1`, [DEMO_TENANT]);
       const tenant = (await import('../../crm/tenants.js').then((m) => m.getTenant(running.ctx.db.pool, rows[0].id)))!;

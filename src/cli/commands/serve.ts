@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../config.js';
-import { admin, serve, stopOnSignals, worker } from '../../main.js';
+import { admin, serve, worker } from '../../main.js';
 
 export function register(program: Command): void {
   program
@@ -8,7 +8,6 @@ export function register(program: Command): void {
     .description('web server (admin UI, API, webhooks), scheduler and a worker in one process')
     .action(async () => {
       const running = await serve();
-      stopOnSignals(running, running.ctx.log);
       running.ctx.log.info({ url: running.url, dataDir: running.ctx.db.embedded ? running.ctx.config.DATA_DIR : undefined }, 'Kizuna is ready');
       process.stdout.write(`Kizuna is running at http://${running.ctx.config.HOST}:${running.ctx.config.PORT}  (Ctrl-C to stop)\n`);
     });
@@ -18,7 +17,6 @@ export function register(program: Command): void {
     .description('run jobs only; start more of these on one PostgreSQL (DATABASE_URL) to scale out')
     .action(async () => {
       const running = await worker();
-      stopOnSignals(running, running.ctx.log);
       running.ctx.log.info('worker is ready');
     });
 
