@@ -4,7 +4,7 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     // One embedded PostgreSQL for the whole run; each test file gets its own database (test/helpers/db.ts).
-    globalSetup: ['test/setup/global-postgres.ts'],
+    globalSetup: ['test/setup/build.ts', 'test/setup/global-postgres.ts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',
