@@ -53,7 +53,8 @@ describe('docs links', () => {
   }
 
   it('nothing in the repository cites the contract file that lives outside it', () => {
-    const outside = ['CONTRACT' + '.md', '../' + 'shared'];
+    // Spelled indirectly so that this file is not itself a hit of the search (here or in a grep over the repository).
+    const outside = [`${'contract'.toUpperCase()}.md`, `../${'shared'}`];
     const files = [...['src', 'test', 'bench', 'bin', 'scripts', 'docs'].flatMap(filesUnder), 'README.md', 'ARCHITECTURE.md', 'package.json'];
     const hits = files.flatMap((f) => {
       const text = fs.readFileSync(path.join(root, f), 'utf8');
