@@ -72,3 +72,11 @@ export class AppError extends Error {
 export function errorInfo(code: string): ErrorCodeInfo | undefined {
   return catalogue.get(code);
 }
+
+/**
+ * Every code defined so far (those of the modules imported up to now), read-only: docs/http-api.md's error table is generated
+ * from it (scripts/docs.ts), so the published catalogue is the one the code raises.
+ */
+export function errorCatalogue(): ReadonlyMap<string, Readonly<ErrorCodeInfo>> {
+  return new Map([...catalogue].map(([code, info]) => [code, { ...info }]));
+}

@@ -80,7 +80,7 @@ function toDelivery(r: any): Delivery {
   };
 }
 
-/** CONTRACT.md's {"status", "targets", "sent", "failed"} and what a client needs around it. */
+/** A delivery as the API answers it (docs/http-api.md, "Response shapes"): status, targets, sent, failed and what a client needs around them. */
 export function deliveryJson(d: Delivery) {
   return {
     id: d.id,

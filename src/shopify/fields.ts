@@ -1,4 +1,5 @@
-// The 22 fields of the category データ連携(shopify), exactly as CONTRACT.md lists them (names, types, order).
+// The 22 fields of the category データ連携(shopify), exactly as docs/shopify-fields.md lists them (names, types, order;
+// test/docs/shopify-fields.test.ts holds the page to this list).
 // `key` is Kizuna's stable handle for a field: the name is what operators see, the key is what the sync writes by.
 export const SHOPIFY_CATEGORY_NAME = 'データ連携(shopify)';
 

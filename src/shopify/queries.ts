@@ -38,8 +38,8 @@ export function customersCountsUpTo(n: number): string {
 `;
 }
 
-// The customer fields behind the 22 custom data fields (CONTRACT.md). `lastOrder` needs read_orders: it is only asked for when
-// that scope is granted; otherwise the last order id comes from REST `last_order_id` (read_customers) — see sync/fetch.ts.
+// The customer fields behind the 22 custom data fields (docs/shopify-fields.md). `lastOrder` needs read_orders: it is only asked
+// for when that scope is granted; otherwise the last order id comes from REST `last_order_id` (read_customers) — see sync/fetch.ts.
 const CUSTOMER_FIELDS = `
   id legacyResourceId firstName lastName state verifiedEmail note tags numberOfOrders createdAt updatedAt
   amountSpent { amount currencyCode }

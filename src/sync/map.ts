@@ -1,4 +1,4 @@
-// Map: one Shopify customer (the Admin GraphQL shape) → the 22 custom data values of CONTRACT.md.
+// Map: one Shopify customer (the Admin GraphQL shape) → the 22 custom data values of docs/shopify-fields.md.
 // Two shapes, validated where data enters: `ShopifyCustomer` is what Shopify sends (zod, lenient about absent optional
 // objects), `MappedCustomer` is what Kizuna stores. Everything about labels, rounding, prefectures and dates is here.
 import { z } from 'zod';

@@ -91,7 +91,7 @@ export function toRun(r: any): Run {
   };
 }
 
-/** The run in the shape of CONTRACT.md's GET …/runs/:id. */
+/** The run as GET …/runs/:id answers it (docs/http-api.md, "Response shapes"). */
 export function runJson(run: Run) {
   return {
     id: run.id,

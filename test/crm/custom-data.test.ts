@@ -6,7 +6,7 @@ import { requireShopifyPlan } from '../../src/crm/tenants.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import { makeFriend, makeTenant, type TestTenant } from './fixtures.js';
 
-// The integration's 22 fields as CONTRACT.md lists them (the Shopify issue owns the real list; this checks the helper's shape).
+// The integration's 22 fields as docs/shopify-fields.md lists them (src/shopify/fields.ts owns the real list; this checks the helper's shape).
 const shopifyFields: FieldSpec[] = [
   ['customer_id', '顧客ID(shopify)', 'text'],
   ['email', 'メールアドレス(shopify)', 'text'],

@@ -41,7 +41,7 @@ const base = {
 const parse = (over: Record<string, unknown> = {}) => ShopifyCustomerSchema.parse({ ...base, ...over });
 
 describe('mapping a Shopify customer to the 22 fields', () => {
-  it('has one value for each of the 22 fields of CONTRACT.md, in order', () => {
+  it('has one value for each of the 22 fields of docs/shopify-fields.md, in order', () => {
     const m = mapCustomer(parse());
     expect(Object.keys(m)).toEqual(SHOPIFY_FIELDS.map((f) => f.key));
     expect(SHOPIFY_FIELDS).toHaveLength(22);
