@@ -5,10 +5,17 @@ import path from 'node:path';
 import { z } from 'zod';
 
 const port = z.coerce.number().int().min(0).max(65535);
+/** An http(s) URL, refused by name (never a bare "Invalid URL") when it is not one. */
+const isHttpUrl = (u: string): boolean => {
+  try {
+    return /^https?:$/.test(new URL(u).protocol);
+  } catch {
+    return false;
+  }
+};
 const origin = z
   .string()
-  .url()
-  .refine((u) => /^https?:$/.test(new URL(u).protocol), 'must be an http(s) URL')
+  .refine(isHttpUrl, 'must be an http(s) URL')
   .transform((u) => u.replace(/\/+$/, ''));
 const hhmm = /^([01]\d|2[0-3]):[0-5]\d$/;
 
