@@ -87,6 +87,13 @@ const envSchema = z
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto').describe('auto: readable lines on a terminal, JSON lines otherwise'),
     WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2).describe('jobs one worker process runs at once'),
+    RETENTION_DAYS: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(3650)
+      .default(30)
+      .describe('days log-like tables (webhook deliveries, mail outbox, login failures…) are kept; runs are kept at least 90'),
     WORKER_POLL_SECONDS: z.coerce.number().min(0.5).max(60).default(2).describe('how often an idle worker looks for jobs'),
   })
   .transform((env) => ({

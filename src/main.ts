@@ -12,6 +12,7 @@ import { migrate } from './db/migrate.js';
 import { startBoss, startWorkers } from './jobs/index.js';
 import { sendJob } from './jobs/define.js';
 import { syncTickJob } from './sync/schedule.js';
+import { retentionJob } from './ops/retention.js';
 import { createLogger, type Logger } from './log.js';
 import { buildServer } from './web/server.js';
 import { loadSecretBox, verifySecretKey } from './security/secrets.js';
@@ -112,6 +113,8 @@ async function boot(
  */
 async function startScheduler(ctx: AppContext): Promise<void> {
   await ctx.boss.schedule(syncTickJob.name, '* * * * *', {}, { tz: 'UTC', singletonKey: 'tick' });
+  // Old log rows go every night after the sync window (ops/retention.ts).
+  await ctx.boss.schedule(retentionJob.name, '0 4 * * *', {}, { tz: ctx.config.SYNC_TIMEZONE });
   // The tick at start is a shortcut (the cron tick follows within a minute): a failure to send it must not stop the start.
   await sendJob(ctx.boss, syncTickJob, {}, { singletonKey: 'startup-tick', singletonSeconds: 60 }).catch((e: Error) =>
     ctx.log.warn({ err: { message: e.message } }, 'could not queue the start-up scheduler tick; the next one comes within a minute'),

@@ -12,9 +12,10 @@ import { syncRunJob } from '../sync/runs.js';
 import { syncTickJob } from '../sync/schedule.js';
 import { webhookDrainJob } from '../sync/realtime.js';
 import { deliveryJob } from '../delivery/deliveries.js';
+import { retentionJob } from '../ops/retention.js';
 
 /** Every job Kizuna knows. Domains append theirs here. */
-export const jobs: JobDefinition<any>[] = [sendMailJob, friendEmailChangedJob, fetchProfileJob, syncRunJob, syncTickJob, webhookDrainJob, deliveryJob];
+export const jobs: JobDefinition<any>[] = [sendMailJob, friendEmailChangedJob, fetchProfileJob, syncRunJob, syncTickJob, webhookDrainJob, deliveryJob, retentionJob];
 
 const QUEUE_LOCK_KEY = 7_424_242_002; // any constant shared by every Kizuna process
 

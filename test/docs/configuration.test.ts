@@ -36,6 +36,7 @@ const bad: Record<string, string> = {
   LOG_FORMAT: 'xml',
   TRUST_PROXY: 'everyone',
   WORKER_CONCURRENCY: '0',
+  RETENTION_DAYS: '0',
   WORKER_POLL_SECONDS: '0.1',
 };
 
