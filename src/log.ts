@@ -27,6 +27,7 @@ export const redactPaths = [
   '*.channelSecret',
   '*.channelAccessToken',
   '*.KIZUNA_SECRET_KEY',
+  '*.METRICS_TOKEN',
   '*.DATABASE_URL',
   '*.SMTP_URL',
   '*.databaseUrl',

@@ -27,6 +27,14 @@ export function listMigrations(): Migration[] {
   return out;
 }
 
+/** True when every migration this Kizuna knows has been applied (and none it does not know). */
+let newestKnown: number | undefined;
+export async function migrationsCurrent(pool: pg.Pool): Promise<boolean> {
+  const newest = (newestKnown ??= listMigrations().at(-1)?.id ?? 0);
+  const { rows } = await pool.query<{ max: number | null }>('SELECT max(id) AS max FROM kizuna_migrations');
+  return rows[0]?.max === newest;
+}
+
 /** Applies what is missing; returns the names applied now (empty when the database was already current). */
 export async function migrate(pool: pg.Pool): Promise<string[]> {
   const migrations = listMigrations();

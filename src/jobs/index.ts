@@ -19,6 +19,13 @@ export const jobs: JobDefinition<any>[] = [sendMailJob, friendEmailChangedJob, f
 
 const QUEUE_LOCK_KEY = 7_424_242_002; // any constant shared by every Kizuna process
 
+/** Job systems of this process that have started and not stopped (what /readyz asks). */
+const running = new WeakSet<PgBoss>();
+
+export function jobSystemRunning(boss: PgBoss): boolean {
+  return running.has(boss);
+}
+
 export interface BossOptions {
   url: string;
   log: Logger;
@@ -40,6 +47,8 @@ export async function startBoss(opts: BossOptions): Promise<PgBoss> {
   });
   boss.on('error', (err) => opts.log.warn({ err: { message: err.message } }, 'job queue error'));
   await boss.start();
+  running.add(boss);
+  boss.once('stopped', () => running.delete(boss));
   // pg-boss creates each queue as a partition of pgboss.job; processes starting together (serve + workers on a fresh database)
   // creating different queues at once deadlock on those partitions. One process at a time, under an advisory lock, instead.
   const lock = new pg.Client({ connectionString: opts.url, application_name: 'kizuna-jobs' });

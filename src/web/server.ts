@@ -5,6 +5,7 @@ import swagger from '@fastify/swagger';
 import { ZodError } from 'zod';
 import { AppError, Codes } from '../errors.js';
 import { assertStorable, inputErrorFromDatabase } from '../input.js';
+import { createMetrics, type Metrics } from '../ops/metrics.js';
 import { registerSecurityHeaders } from './security-headers.js';
 import type { Config } from '../config.js';
 import type { AppContext } from '../context.js';
@@ -13,6 +14,7 @@ import { routes } from './routes/index.js';
 declare module 'fastify' {
   interface FastifyInstance {
     ctx: AppContext;
+    metrics: Metrics;
   }
 }
 
@@ -27,6 +29,7 @@ export async function buildServer(ctx: AppContext, opts: { logLevel?: string } =
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: true } },
   });
   app.decorate('ctx', ctx);
+  app.decorate('metrics', createMetrics(ctx));
   await registerSecurityHeaders(app, ctx.config);
 
   // The input boundary (src/input.ts): every parsed body, query string and path parameter, before any handler or SQL sees it.

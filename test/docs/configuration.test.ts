@@ -37,6 +37,7 @@ const bad: Record<string, string> = {
   TRUST_PROXY: 'everyone',
   WORKER_CONCURRENCY: '0',
   RETENTION_DAYS: '0',
+  METRICS_TOKEN: 'short',
   WORKER_POLL_SECONDS: '0.1',
 };
 

@@ -25,16 +25,19 @@ export default async function lineWebhookRoutes(app: FastifyInstance): Promise<v
       if (!tenant || !secret) throw new AppError(Codes.NOT_FOUND, 'No LINE channel is configured for this webhook URL.');
       const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
       if (!verifyLineSignature(raw, secret, req.headers['x-line-signature'])) {
+        app.metrics.webhooks.inc({ source: 'line', outcome: 'unauthorized' });
         throw new AppError(CrmCodes.INVALID_SIGNATURE, 'The x-line-signature header is missing or does not match the channel secret.');
       }
       let json: unknown;
       try {
         json = JSON.parse(raw.toString('utf8'));
       } catch {
+        app.metrics.webhooks.inc({ source: 'line', outcome: 'rejected' });
         throw new AppError(Codes.BAD_REQUEST, 'The webhook body is not JSON.');
       }
       const outcome = await applyLineWebhook(app.ctx, tenant.id, parseLineWebhook(json));
       req.log.info({ tenantId: tenant.id, ...outcome }, 'LINE webhook handled');
+      app.metrics.webhooks.inc({ source: 'line', outcome: 'accepted' });
       return reply.status(200).send({ ok: true });
     },
   );

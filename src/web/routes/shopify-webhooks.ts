@@ -66,6 +66,7 @@ export default async function shopifyWebhookRoutes(app: FastifyInstance): Promis
       const body = req.body;
       if (!Buffer.isBuffer(body)) throw new AppError(Codes.BAD_REQUEST, 'Expected a JSON body.');
       if (!target.secret || !verifyShopifyHmac(body, target.secret, req.headers['x-shopify-hmac-sha256'])) {
+        app.metrics.webhooks.inc({ source: 'shopify', outcome: 'unauthorized' });
         throw new AppError(Codes.UNAUTHORIZED, 'X-Shopify-Hmac-Sha256 is missing or does not match.');
       }
       const webhookId = req.headers['x-shopify-webhook-id'];
@@ -84,9 +85,11 @@ export default async function shopifyWebhookRoutes(app: FastifyInstance): Promis
         rawBody: body,
       });
       if (rejected) {
+        app.metrics.webhooks.inc({ source: 'shopify', outcome: 'rejected' });
         req.log.warn({ tenantId, webhookId: webhookId.slice(0, 100), topic, reason: rejected }, 'signed Shopify webhook rejected');
         return reply.status(200).send({ ok: true, rejected });
       }
+      app.metrics.webhooks.inc({ source: 'shopify', outcome: fresh ? 'accepted' : 'duplicate' });
       if (fresh) await drainSoon(tenantId);
       return reply.status(200).send({ ok: true, duplicate: !fresh });
     },

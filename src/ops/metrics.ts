@@ -1,0 +1,104 @@
+// Prometheus metrics (GET /metrics, off unless METRICS_TOKEN is set). What happens in the worker processes — runs, Shopify
+// calls, deliveries, mail — is read from the database at scrape time, so one scrape of `serve` describes the whole
+// deployment however many workers it has; what only the web process sees (webhook deliveries it answered) is counted in
+// memory; and the process's own Node metrics come from prom-client's defaults.
+import client from 'prom-client';
+import type { AppContext } from '../context.js';
+
+export interface Metrics {
+  registry: client.Registry;
+  /** Webhook deliveries this process answered: source shopify|line, outcome accepted|duplicate|rejected|unauthorized. */
+  webhooks: client.Counter<'source' | 'outcome'>;
+}
+
+type Row = Record<string, unknown>;
+
+/** A gauge whose values are read from the database when scraped. */
+function dbGauge(
+  registry: client.Registry,
+  ctx: Pick<AppContext, 'db'>,
+  opts: { name: string; help: string; labels: string[]; sql: string; value: (r: Row) => number },
+): void {
+  new client.Gauge({
+    name: opts.name,
+    help: opts.help,
+    labelNames: opts.labels,
+    registers: [registry],
+    async collect() {
+      const { rows } = await ctx.db.pool.query(opts.sql);
+      this.reset();
+      for (const r of rows as Row[]) this.set(Object.fromEntries(opts.labels.map((l) => [l, String(r[l] ?? '')])), opts.value(r));
+    },
+  });
+}
+
+const DURATION_BUCKETS = [1, 5, 15, 30, 60, 120, 300, 600, 1200, 3600, 7200];
+
+export function createMetrics(ctx: Pick<AppContext, 'db'>): Metrics {
+  const registry = new client.Registry();
+  client.collectDefaultMetrics({ register: registry, prefix: 'kizuna_' });
+
+  dbGauge(registry, ctx, {
+    name: 'kizuna_sync_runs',
+    help: 'Sync runs recorded (the last 90 days at least), by status and trigger',
+    labels: ['status', 'trigger'],
+    sql: `SELECT status, trigger, count(*)::int AS n FROM sync_runs GROUP BY 1, 2`,
+    value: (r) => Number(r.n),
+  });
+  dbGauge(registry, ctx, {
+    name: 'kizuna_sync_customers',
+    help: 'Customers handled by the recorded sync runs, by what happened to them',
+    labels: ['count'],
+    sql: `SELECT unnest(ARRAY['fetched','matched','linked','updated','unchanged','unverified','unmatched','deleted']) AS count,
+                 unnest(ARRAY[sum(fetched), sum(matched), sum(linked), sum(updated), sum(unchanged), sum(unverified), sum(unmatched),
+                              sum(deleted)])::bigint AS n
+          FROM sync_runs`,
+    value: (r) => Number(r.n ?? 0),
+  });
+  const duration = new client.Histogram({
+    name: 'kizuna_sync_run_duration_seconds',
+    help: 'Wall time of finished sync runs (the last 90 days at least), from start to end',
+    labelNames: ['mode', 'status'],
+    buckets: DURATION_BUCKETS,
+    registers: [registry],
+    async collect() {
+      const { rows } = await ctx.db.pool.query(
+        `SELECT mode, status, extract(epoch FROM finished_at - started_at)::float8 AS s FROM sync_runs
+         WHERE finished_at IS NOT NULL AND started_at IS NOT NULL`,
+      );
+      duration.reset();
+      for (const r of rows) duration.observe({ mode: r.mode, status: r.status }, r.s);
+    },
+  });
+  dbGauge(registry, ctx, {
+    name: 'kizuna_job_queue_depth',
+    help: 'Jobs waiting (created or to be retried) or running, per queue',
+    labels: ['queue', 'state'],
+    sql: `SELECT name AS queue, state::text AS state, count(*)::int AS n FROM pgboss.job
+          WHERE state IN ('created', 'retry', 'active') GROUP BY 1, 2`,
+    value: (r) => Number(r.n),
+  });
+  dbGauge(registry, ctx, {
+    name: 'kizuna_line_delivery_recipients',
+    help: 'Recipients of LINE deliveries: sent (LINE accepted) or failed',
+    labels: ['outcome'],
+    sql: `SELECT 'sent' AS outcome, coalesce(sum(sent), 0)::bigint AS n FROM deliveries
+          UNION ALL SELECT 'failed', coalesce(sum(failed), 0)::bigint FROM deliveries`,
+    value: (r) => Number(r.n),
+  });
+  dbGauge(registry, ctx, {
+    name: 'kizuna_mail',
+    help: 'Mails sent (SMTP or outbox, the last RETENTION_DAYS) and mails whose job failed for good',
+    labels: ['outcome'],
+    sql: `SELECT 'sent' AS outcome, count(*)::int AS n FROM mail_outbox
+          UNION ALL SELECT 'failed', count(*)::int FROM pgboss.job WHERE name = 'mail.send' AND state = 'failed'`,
+    value: (r) => Number(r.n),
+  });
+  const webhooks = new client.Counter({
+    name: 'kizuna_webhook_deliveries_total',
+    help: 'Webhook deliveries this process answered, by source and outcome',
+    labelNames: ['source', 'outcome'] as const,
+    registers: [registry],
+  });
+  return { registry, webhooks };
+}
