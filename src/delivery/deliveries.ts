@@ -24,7 +24,8 @@ import { batchRetryKey, MessagingApi, MULTICAST_MAX_RECIPIENTS, type LineMessage
 import { parseId } from '../crm/friends.js';
 import { DeliveryCodes } from './codes.js';
 import { validateMessages } from './messages.js';
-import { compileSegment, tokyoDate, typedConditions, type Segment } from './segments.js';
+import { calendarDate } from '../time.js';
+import { compileSegment, typedConditions, type Segment } from './segments.js';
 
 export type DeliveryStatus = 'queued' | 'sending' | 'sent' | 'failed' | 'canceled';
 
@@ -186,9 +187,7 @@ export async function createDelivery(ctx: Pick<AppContext, 'db' | 'boss' | 'cloc
   const scheduledAt = parseScheduledAt(body.scheduledAt, now);
   const segmentId = typeof body.segmentId === 'number' || typeof body.segmentId === 'string' ? parseId(body.segmentId) : null;
 
-  const client = await ctx.db.pool.connect();
-  try {
-    await client.query('BEGIN');
+  const id = await withTransaction(ctx.db.pool, async (client) => {
     // FOR SHARE: a segment being deleted at this moment waits for this delivery (and then refuses), or is gone already.
     const seg =
       segmentId === null
@@ -213,14 +212,9 @@ export async function createDelivery(ctx: Pick<AppContext, 'db' | 'boss' | 'cloc
       ...(delayS > 0 ? { startAfter: delayS } : {}),
       db: { executeSql: (text: string, values: unknown[]) => client.query(text, values) },
     });
-    await client.query('COMMIT');
-    return (await getDelivery(ctx.db.pool, tenantId, id))!;
-  } catch (e) {
-    await client.query('ROLLBACK').catch(() => {});
-    throw e;
-  } finally {
-    client.release();
-  }
+    return id;
+  });
+  return (await getDelivery(ctx.db.pool, tenantId, id))!;
 }
 
 /** Cancels a delivery that has not started (queued, scheduled or not): 409 DELIVERY_NOT_CANCELABLE once it is sending or over. */
@@ -370,14 +364,9 @@ function lineMessage(e: AppError): string {
  */
 async function fixAudience(ctx: AppContext, d: Delivery): Promise<{ targets: number } | null> {
   const now = ctx.clock.now();
-  const client = await ctx.db.pool.connect();
-  try {
-    await client.query('BEGIN');
+  return withTransaction(ctx.db.pool, async (client) => {
     const { rows: st } = await client.query(`SELECT status FROM deliveries WHERE id = $1 FOR UPDATE`, [d.id]);
-    if (st[0]?.status !== 'queued') {
-      await client.query('ROLLBACK');
-      return null;
-    }
+    if (st[0]?.status !== 'queued') return null;
     const { rows: segs } = await client.query(`SELECT * FROM segments WHERE id = $1 AND tenant_id = $2`, [d.segmentId, d.tenantId]);
     const seg = segs[0];
     const fail = async (code: string, message: string) => {
@@ -386,7 +375,6 @@ async function fixAudience(ctx: AppContext, d: Delivery): Promise<{ targets: num
             attempts = attempts + 1 WHERE id = $1`,
         [d.id, code, message, now],
       );
-      await client.query('COMMIT');
       return null;
     };
     if (!seg || seg.deleted_at) return await fail(DeliveryCodes.SEGMENT_DELETED, 'The segment was deleted before the delivery started.');
@@ -398,7 +386,7 @@ async function fixAudience(ctx: AppContext, d: Delivery): Promise<{ targets: num
       if (e instanceof AppError) return await fail(e.code, e.message);
       throw e;
     }
-    const c = compileSegment(d.tenantId, segment.match, typed.conditions, tokyoDate(now));
+    const c = compileSegment(d.tenantId, segment.match, typed.conditions, calendarDate(now));
     const n = c.params.length;
     // Active friends with a well-formed LINE user id (LINE refuses a whole multicast for one bad id), in friend id order.
     const { rows } = await client.query(
@@ -420,14 +408,8 @@ async function fixAudience(ctx: AppContext, d: Delivery): Promise<{ targets: num
       `UPDATE deliveries SET status = 'sending', targets = $2, started_at = $3, updated_at = $3, attempts = attempts + 1 WHERE id = $1`,
       [d.id, targets, now],
     );
-    await client.query('COMMIT');
     return { targets };
-  } catch (e) {
-    await client.query('ROLLBACK').catch(() => {});
-    throw e;
-  } finally {
-    client.release();
-  }
+  });
 }
 
 /** Records one batch's outcome and adds its recipients to the delivery's counts — once, however often it is called. */

@@ -18,10 +18,11 @@
 // The conditions compile to one parameterised SQL statement over custom_values, written so each condition is a range or
 // equality scan of one field in the partial indexes of 003_crm.sql (see compileSegment). Why: ARCHITECTURE.md "Segments".
 import type { AppContext } from '../context.js';
-import type { Queryable } from '../db/index.js';
+import { withTransaction, type Queryable } from '../db/index.js';
 import { AppError, Codes } from '../errors.js';
 import { isIsoDate, type FieldType } from '../crm/custom-data.js';
 import { parseId } from '../crm/friends.js';
+import { calendarDate } from '../time.js';
 import { DeliveryCodes } from './codes.js';
 
 export const OPS = ['eq', 'ne', 'gt', 'gte', 'lt', 'lte', 'contains', 'exists', 'not_exists', 'before', 'after', 'within_days'] as const;
@@ -37,8 +38,6 @@ export const OPS_BY_TYPE: Record<FieldType, readonly Op[]> = {
 export const MAX_CONDITIONS = 20;
 export const MAX_WITHIN_DAYS = 36_500;
 const MAX_TEXT = 10_000;
-/** The time zone of "today" for within_days (the brands' and the Shopify dates' time zone). */
-export const SEGMENT_TIME_ZONE = 'Asia/Tokyo';
 /** Characters of value_text in the custom_values_text index (003_crm.sql): conditions must use the same expression. */
 const TEXT_INDEX_PREFIX = 200;
 
@@ -233,9 +232,7 @@ export async function listSegments(db: Queryable, tenantId: string, limit = 100)
  */
 export async function deleteSegment(ctx: Pick<AppContext, 'db' | 'clock'>, tenantId: string, id: number | string): Promise<void> {
   const n = parseId(id);
-  const client = await ctx.db.pool.connect();
-  try {
-    await client.query('BEGIN');
+  await withTransaction(ctx.db.pool, async (client) => {
     const { rows } = n === null
       ? { rows: [] }
       : await client.query(`SELECT id FROM segments WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL FOR UPDATE`, [tenantId, n]);
@@ -248,21 +245,10 @@ export async function deleteSegment(ctx: Pick<AppContext, 'db' | 'clock'>, tenan
       );
     }
     await client.query(`UPDATE segments SET deleted_at = $2 WHERE id = $1`, [n, ctx.clock.now()]);
-    await client.query('COMMIT');
-  } catch (e) {
-    await client.query('ROLLBACK').catch(() => {});
-    throw e;
-  } finally {
-    client.release();
-  }
+  });
 }
 
 // ------------------------------------------------------------------------------------------------------------ SQL
-
-/** 'YYYY-MM-DD' of `at` in Asia/Tokyo. */
-export function tokyoDate(at: Date): string {
-  return new Intl.DateTimeFormat('en-CA', { timeZone: SEGMENT_TIME_ZONE, year: 'numeric', month: '2-digit', day: '2-digit' }).format(at);
-}
 
 /** 'YYYY-MM-DD' plus `days` (negative: earlier), on the calendar (no time zone involved). */
 export function addDays(date: string, days: number): string {
@@ -409,7 +395,7 @@ export interface SegmentCount {
 export async function countSegment(ctx: Pick<AppContext, 'db' | 'clock'>, segment: Segment): Promise<SegmentCount> {
   const now = ctx.clock.now();
   const { conditions } = await typedConditions(ctx.db.pool, segment);
-  const c = compileSegment(segment.tenantId, segment.match, conditions, tokyoDate(now));
+  const c = compileSegment(segment.tenantId, segment.match, conditions, calendarDate(now));
   const fieldIds = [...new Set(conditions.map((x) => x.fieldId))];
   const [counted, blocked, written] = await Promise.all([
     // the tenant parameter is not always needed by the segment's own SQL; naming it keeps its type known
@@ -432,7 +418,7 @@ export async function countSegment(ctx: Pick<AppContext, 'db' | 'clock'>, segmen
 /** The ids of the segment's friends now (blocked ones too), ascending. For previews and checks; deliveries stream theirs in SQL. */
 export async function segmentFriendIds(ctx: Pick<AppContext, 'db' | 'clock'>, segment: Segment, opts: { activeOnly?: boolean } = {}): Promise<number[]> {
   const { conditions } = await typedConditions(ctx.db.pool, segment);
-  const c = compileSegment(segment.tenantId, segment.match, conditions, tokyoDate(ctx.clock.now()));
+  const c = compileSegment(segment.tenantId, segment.match, conditions, calendarDate(ctx.clock.now()));
   const { rows } = await ctx.db.pool.query(
     `SELECT f.id FROM friends f WHERE f.tenant_id = ${c.tenantParam} ${opts.activeOnly ? `AND f.status = 'active'` : ''} AND f.id IN (${c.sql})
      ORDER BY f.id`,

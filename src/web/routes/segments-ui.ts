@@ -9,13 +9,12 @@ import { cancelDelivery, createDelivery, getDelivery, listDeliveries } from '../
 import { countSegment, createSegment, deleteSegment, getSegment, listSegments, OP_LABELS, type Op, type Segment, type SegmentCount } from '../../delivery/segments.js';
 import { AppError, Codes } from '../../errors.js';
 import { noticeFromQuery, withNotice } from '../ui/notice.js';
-import { addNavItem } from '../ui/layout.js';
+import { addNavItem, sendHtml, TYPE_LABELS } from '../ui/layout.js';
 import { notFoundPage } from '../ui/pages.js';
 import { segmentDetailPage, segmentsPage, type SegmentForm, type SendForm } from '../ui/segments-page.js';
 
 addNavItem({ href: '/segments', label: 'セグメント配信', match: '/segments' }, { after: '/custom-data' });
 
-const TYPE_LABELS: Record<string, string> = { text: 'テキスト', number: '数値', date: '日付' };
 
 /** What an operator reads for an error of the segment form. */
 function segmentError(e: unknown): string {
@@ -54,10 +53,6 @@ function deliveryError(e: unknown): string {
 }
 
 const list = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : v === undefined || v === null ? [] : [String(v)]);
-
-function sendHtml(reply: FastifyReply, body: string, status = 200): FastifyReply {
-  return reply.status(status).header('content-type', 'text/html; charset=utf-8').header('cache-control', 'no-store').send(body);
-}
 
 export default async function segmentUiRoutes(app: FastifyInstance): Promise<void> {
   const ctx = app.ctx;

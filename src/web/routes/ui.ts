@@ -7,6 +7,7 @@ import { createCategory, createField, friendCustomData, listCustomData, setCusto
 import { getFriend, listFriends, PAGE_SIZE } from '../../crm/friends.js';
 import { deleteSession, login, SESSION_TTL_MS } from '../../crm/operators.js';
 import { AppError } from '../../errors.js';
+import { sendHtml } from '../ui/layout.js';
 import { customDataPage, friendDetailPage, friendsPage, loginPage, notFoundPage } from '../ui/pages.js';
 
 const LOGIN_CSRF_COOKIE = 'kizuna_login_csrf';
@@ -31,10 +32,6 @@ function formMessage(e: unknown): string {
  */
 function localPath(next: unknown): string {
   return typeof next === 'string' && next.length <= 2000 && /^\/(?![/\\])[A-Za-z0-9\-._~!$&'()*+,;=:@/?%]*$/.test(next) ? next : '/friends';
-}
-
-function sendHtml(reply: FastifyReply, body: string, status = 200): FastifyReply {
-  return reply.status(status).header('content-type', 'text/html; charset=utf-8').header('cache-control', 'no-store').send(body);
 }
 
 export default async function uiRoutes(app: FastifyInstance): Promise<void> {

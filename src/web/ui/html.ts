@@ -30,16 +30,3 @@ export function html(strings: TemplateStringsArray, ...values: Value[]): Html {
 export function raw(s: string): Html {
   return new Html(s);
 }
-
-/** 2026-11-28T03:00:00Z → 2026/11/28 12:00 (Asia/Tokyo: the brands' time zone). */
-export function formatDateTime(iso: string | null): string {
-  if (!iso) return '';
-  return new Intl.DateTimeFormat('ja-JP', {
-    timeZone: 'Asia/Tokyo',
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-    hour: '2-digit',
-    minute: '2-digit',
-  }).format(new Date(iso));
-}

@@ -1,5 +1,5 @@
 // The admin UI's frame: header with the tenant name, the navigation, and one inline style sheet (no build step, no assets).
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { adminScriptAsset } from '../routes/assets.js';
 import { html, raw, type Html } from './html.js';
 
@@ -60,6 +60,19 @@ button.secondary { background:#fff; color:var(--fg); border-color:var(--line); }
 dl.props { display:grid; grid-template-columns:160px 1fr; gap:6px 16px; margin:0; } dl.props dt { color:var(--muted); } dl.props dd { margin:0; }
 `;
 
+/** What operators read for a custom data field's type. */
+export const TYPE_LABELS: Record<string, string> = { text: 'テキスト', number: '数値', date: '日付' };
+
+/** The hidden field every form of a logged-in page carries: the session's CSRF token. */
+export function csrfField(req: FastifyRequest): Html {
+  return html`<input type="hidden" name="_csrf" value="${req.csrfToken ?? ''}">`;
+}
+
+/** Sends a rendered page: HTML, never cached (pages show an operator's data). */
+export function sendHtml(reply: FastifyReply, body: string, status = 200): FastifyReply {
+  return reply.status(status).header('content-type', 'text/html; charset=utf-8').header('cache-control', 'no-store').send(body);
+}
+
 export interface PageOptions {
   title: string;
   body: Html;
@@ -77,7 +90,7 @@ export function page(opts: PageOptions): string {
           .filter((n) => !n.visible || n.visible(req))
           .map((n) => html`<a href="${n.href}" class="${path.startsWith(n.match) ? 'current' : ''}">${n.label}</a>`)}</nav>
         <div class="who"><span>${req.tenant.name}</span><span>${req.operator.email}</span>
-          <form method="post" action="/logout"><input type="hidden" name="_csrf" value="${req.csrfToken ?? ''}"><button class="secondary" type="submit">ログアウト</button></form>
+          <form method="post" action="/logout">${csrfField(req)}<button class="secondary" type="submit">ログアウト</button></form>
         </div>
       </header>`
     : html``;

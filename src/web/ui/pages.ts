@@ -1,9 +1,10 @@
 // The admin UI's pages (Japanese): ログイン, 友だち一覧, 友だち詳細, カスタムデータ.
 import type { FastifyRequest } from 'fastify';
+import { formatDateTime } from '../../time.js';
 import type { CustomCategory, FriendCustomDatum } from '../../crm/custom-data.js';
 import type { Friend } from '../../crm/friends.js';
-import { formatDateTime, html, raw, type Html } from './html.js';
-import { page } from './layout.js';
+import { html, raw, type Html } from './html.js';
+import { csrfField, page } from './layout.js';
 import { noticeBanner } from './notice.js';
 
 const typeLabels: Record<string, string> = { text: 'テキスト', number: '数値', date: '日付' };
@@ -130,7 +131,7 @@ export function friendDetailPage(req: FastifyRequest, friend: Friend, data: Frie
                     <td>${d.readOnly
                       ? displayValue(d)
                       : html`<form class="inline" method="post" action="/friends/${friend.id}/custom-data/${d.fieldId}">
-                          <input type="hidden" name="_csrf" value="${req.csrfToken ?? ''}">${valueInput(d)}
+                          ${csrfField(req)}${valueInput(d)}
                           <button class="secondary" type="submit">保存</button></form>`}</td>
                   </tr>`,
                 )}</tbody>
@@ -142,7 +143,7 @@ export function friendDetailPage(req: FastifyRequest, friend: Friend, data: Frie
 }
 
 export function customDataPage(req: FastifyRequest, categories: CustomCategory[], notice?: { error?: string }): string {
-  const csrf = html`<input type="hidden" name="_csrf" value="${req.csrfToken ?? ''}">`;
+  const csrf = csrfField(req);
   return page({
     req,
     title: 'カスタムデータ',

@@ -2,16 +2,16 @@
 // The list of segments with how many friends each selects, a form to make one from custom data conditions, and on a segment
 // its count, a form to send a text message now or at a time (JST), and its deliveries with their progress.
 import type { FastifyRequest } from 'fastify';
+import { formatDateTime, tokyoDateTimeInput } from '../../time.js';
 import type { CustomCategory } from '../../crm/custom-data.js';
 import type { Delivery } from '../../delivery/deliveries.js';
 import { messagesSummary } from '../../delivery/messages.js';
 import { MAX_CONDITIONS, OP_LABELS, OPS_BY_TYPE, type Condition, type Op, type Segment, type SegmentCount } from '../../delivery/segments.js';
-import { formatDateTime, html, raw, type Html } from './html.js';
-import { page } from './layout.js';
+import { html, raw, type Html } from './html.js';
+import { csrfField, page, TYPE_LABELS } from './layout.js';
 import { noticeBanner } from './notice.js';
 
 const n = (x: number) => x.toLocaleString('ja-JP');
-const TYPE_LABELS: Record<string, string> = { text: 'テキスト', number: '数値', date: '日付' };
 /** The order operators appear in the select; each option is enabled only for the types that take it. */
 const OP_ORDER: Op[] = ['gte', 'gt', 'lte', 'lt', 'eq', 'ne', 'contains', 'before', 'after', 'within_days', 'exists', 'not_exists'];
 
@@ -54,7 +54,7 @@ const STATUS: Record<string, Html> = {
 };
 
 function deliveryRows(req: FastifyRequest, items: Delivery[], withSegment: boolean): Html {
-  const csrf = html`<input type="hidden" name="_csrf" value="${req.csrfToken ?? ''}">`;
+  const csrf = csrfField(req);
   const cols = withSegment ? 9 : 8;
   return html`<table>
     <thead><tr>${withSegment ? html`<th>セグメント</th>` : ''}<th>登録</th><th>配信日時</th><th>状態</th><th>対象</th><th>送信済み</th><th>失敗</th><th>メッセージ</th><th></th></tr></thead>
@@ -109,7 +109,7 @@ function segmentForm(req: FastifyRequest, categories: CustomCategory[], form: Se
     return html`<p class="muted">条件に使うカスタムデータの項目がまだありません。<a href="/custom-data">カスタムデータ</a>で作成するか、外部データ連携でShopifyと連携してください。</p>`;
   }
   return html`<form method="post" action="/segments" id="segment-form">
-    <input type="hidden" name="_csrf" value="${req.csrfToken ?? ''}">
+    ${csrfField(req)}
     <p><label>セグメント名<br><input type="text" name="name" value="${form.name ?? ''}" required maxlength="100" placeholder="例: 平均購入金額3000円以上" style="width:100%;max-width:420px"></label></p>
     <p>条件 <span class="muted">（友だちのカスタムデータで絞り込みます。値のない友だちは「値がない」以外の条件に一致しません）</span></p>
     <div id="conditions">${rows.map(
@@ -181,14 +181,6 @@ export interface SendForm {
   scheduledAt?: string;
 }
 
-/** 'YYYY-MM-DDTHH:MM' in Asia/Tokyo for a datetime-local input. */
-function tokyoLocalInput(at: Date): string {
-  const p = new Intl.DateTimeFormat('sv-SE', { timeZone: 'Asia/Tokyo', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit' })
-    .format(at)
-    .replace(' ', 'T');
-  return p.slice(0, 16);
-}
-
 export function segmentDetailPage(
   req: FastifyRequest,
   opts: {
@@ -205,7 +197,7 @@ export function segmentDetailPage(
 ): string {
   const s = opts.segment;
   const fields = fieldsOf(opts.categories);
-  const csrf = html`<input type="hidden" name="_csrf" value="${req.csrfToken ?? ''}">`;
+  const csrf = csrfField(req);
   const form = opts.form ?? {};
   const later = form.when === 'later';
   const confirmText = opts.count ? `${n(opts.count.activeCount)}人（現時点）に配信します。よろしいですか？` : '配信します。よろしいですか？';
@@ -237,7 +229,7 @@ export function segmentDetailPage(
               <p>配信日時:
                 <label><input type="radio" name="when" value="now" ${!later ? raw('checked') : ''}> すぐに配信</label>
                 <label><input type="radio" name="when" value="later" ${later ? raw('checked') : ''}> 日時を指定</label>
-                <input type="datetime-local" name="scheduledAt" value="${form.scheduledAt ?? ''}" min="${tokyoLocalInput(opts.now)}">
+                <input type="datetime-local" name="scheduledAt" value="${form.scheduledAt ?? ''}" min="${tokyoDateTimeInput(opts.now)}">
                 <span class="muted">（日本時間）</span></p>
               <p class="muted">配信先は配信を開始した時点でこのセグメントに該当し、ブロックしていない友だちです。</p>
               <p><button type="submit">配信する</button></p>

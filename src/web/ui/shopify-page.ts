@@ -2,9 +2,10 @@
 // 連携を解除 — with what an operator needs around it: the status, where 最終注文ID comes from, the match preview before 連携,
 // the next nightly run, and recent runs.
 import type { FastifyRequest } from 'fastify';
+import { formatDateTime } from '../../time.js';
 import type { integrationView, matchPreview } from '../../shopify/view.js';
-import { formatDateTime, html, type Html } from './html.js';
-import { page } from './layout.js';
+import { html, type Html } from './html.js';
+import { csrfField, page } from './layout.js';
 import { noticeBanner } from './notice.js';
 
 type View = Awaited<ReturnType<typeof integrationView>>;
@@ -49,7 +50,7 @@ function runRow(r: RunItem): Html {
 function issueForm(req: FastifyRequest, view: View): Html {
   const store = view.status !== 'none' ? view.storeDomain ?? '' : '';
   return html`<form method="post" action="/settings/integrations/shopify/issue">
-    <input type="hidden" name="_csrf" value="${req.csrfToken ?? ''}">
+    ${csrfField(req)}
     <p><label>ストアドメイン<br>
       <input type="text" name="storeDomain" value="${store}" required placeholder="my-store" style="width:100%;max-width:420px" autocomplete="off"></label><br>
       <span class="muted">Shopify管理画面のURL「https://admin.shopify.com/store/」の後の部分です(例: my-store)。my-store.myshopify.com の形でも入力できます。</span></p>
@@ -85,7 +86,7 @@ export function shopifyPage(
     });
   }
   const v = view.status === 'none' ? null : (view as Extract<View, { credentialKind: string }>);
-  const csrf = html`<input type="hidden" name="_csrf" value="${req.csrfToken ?? ''}">`;
+  const csrf = csrfField(req);
   const current = view.currentRun;
   return page({
     req,
