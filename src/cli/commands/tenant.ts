@@ -23,6 +23,12 @@ function withLineOptions(cmd: Command): Command {
     .option('--liff-id <liffId>', 'LIFF app id, e.g. 1234567890-AbcdEfgh');
 }
 
+/** The LINE settings given on the command line, as createTenant/updateTenant take them. */
+function lineSettings(o: LineOpts): LineOpts {
+  const { lineChannelId, lineChannelSecret, lineAccessToken, lineLoginChannelId, liffId } = o;
+  return { lineChannelId, lineChannelSecret, lineAccessToken, lineLoginChannelId, liffId };
+}
+
 function describe(t: Tenant): string {
   const line = t.line.channelId ? `LINE channel ${t.line.channelId}` : 'no LINE channel';
   const liff = t.line.liffId ? `, LIFF ${t.line.liffId}` : '';
@@ -49,11 +55,7 @@ export function register(program: Command): void {
         plan: opts.plan as 'standard',
         options: opts.shopifyOption ? ['shopify'] : [],
         notifyEmails: opts.notify,
-        lineChannelId: opts.lineChannelId,
-        lineChannelSecret: opts.lineChannelSecret,
-        lineAccessToken: opts.lineAccessToken,
-        lineLoginChannelId: opts.lineLoginChannelId,
-        liffId: opts.liffId,
+        ...lineSettings(opts),
       });
       if (opts.json) process.stdout.write(JSON.stringify({ id: t.id, apiToken }) + '\n');
       else
@@ -86,11 +88,7 @@ export function register(program: Command): void {
         plan: opts.plan as TenantUpdateInput['plan'],
         shopifyOption: opts.shopifyOption,
         notifyEmails: opts.notify,
-        lineChannelId: opts.lineChannelId,
-        lineChannelSecret: opts.lineChannelSecret,
-        lineAccessToken: opts.lineAccessToken,
-        lineLoginChannelId: opts.lineLoginChannelId,
-        liffId: opts.liffId,
+        ...lineSettings(opts),
       });
       process.stdout.write(opts.json ? JSON.stringify(t) + '\n' : `updated ${describe(t)}\n`);
     } finally {
