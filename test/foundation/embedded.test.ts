@@ -1,13 +1,20 @@
 // The embedded PostgreSQL under DATA_DIR: first start, restart keeping data, the lock against a second owner, joining a
-// running server, and recovery after the owner was killed with its postgres still running.
+// running server, recovery after the owner was killed with its postgres still running, the application role the rest of
+// Kizuna connects as (and the hand-over of data directories from before it).
 import { spawn } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DataDirInUseError, startEmbeddedPostgres } from '../../src/db/embedded.js';
+import { APP_ROLE, DataDirInUseError, startEmbeddedPostgres } from '../../src/db/embedded.js';
+import { migrate } from '../../src/db/migrate.js';
 import { createLogger } from '../../src/log.js';
+import { spawnKizuna } from '../helpers/proc.js';
 
 const log = createLogger('silent');
 const dirs: string[] = [];
@@ -108,6 +115,128 @@ describe('embedded PostgreSQL', () => {
     try {
       expect(alive(lock.pgPid)).toBe(false);
       expect((await query(next.url, 'SELECT n FROM survived')).rows).toEqual([{ n: 42 }]);
+    } finally {
+      await next.stop();
+    }
+  });
+});
+
+describe('the application role', () => {
+  it('is what the application connects as: no superuser, its own database only, yet owner of everything in it', async () => {
+    const dataDir = tmpDataDir();
+    const server = await startEmbeddedPostgres({ dataDir, log, role: 'test', mode: 'exclusive' });
+    const app = new pg.Client(server.url);
+    await app.connect();
+    try {
+      expect(new URL(server.url).username).toBe(APP_ROLE);
+      const { rows } = await app.query('SELECT current_user AS name, rolsuper, rolcreatedb, rolcreaterole, rolreplication, rolbypassrls FROM pg_roles WHERE rolname = current_user');
+      expect(rows).toEqual([{ name: APP_ROLE, rolsuper: false, rolcreatedb: false, rolcreaterole: false, rolreplication: false, rolbypassrls: false }]);
+      for (const file of ['pg-password', 'pg-app-password']) expect(fs.statSync(path.join(dataDir, file)).mode & 0o777).toBe(0o600);
+      expect(fs.readFileSync(path.join(dataDir, 'pg-app-password'), 'utf8')).not.toBe(fs.readFileSync(path.join(dataDir, 'pg-password'), 'utf8'));
+
+      // What the application does: its tables, COPY FROM STDIN (the sync's staging), a trusted extension.
+      await app.query('CREATE TABLE staged (n int, s text)');
+      await pipeline(Readable.from(['1\tひとつ\n', '2\tふたつ\n']), app.query(copyFrom('COPY staged (n, s) FROM STDIN')));
+      expect((await app.query('SELECT count(*)::int AS n FROM staged')).rows).toEqual([{ n: 2 }]);
+      await app.query('CREATE EXTENSION pg_trgm');
+      expect((await app.query(`SELECT similarity('kizuna', 'kizuna') AS s`)).rows).toEqual([{ s: 1 }]);
+
+      // What only a superuser (or a role with more than ownership of one database) may do.
+      const refused = async (sql: string) => (await app.query(sql).then(() => 'allowed', (e: Error) => e.message)) as string;
+      expect(await refused(`COPY staged FROM PROGRAM 'id'`)).toMatch(/permission denied/);
+      expect(await refused(`ALTER SYSTEM SET work_mem = '64MB'`)).toMatch(/permission denied/);
+      expect(await refused(`SELECT pg_read_file('postgresql.conf')`)).toMatch(/permission denied/);
+      expect(await refused('CREATE ROLE intruder SUPERUSER')).toMatch(/permission denied/);
+      expect(await refused('CREATE DATABASE other')).toMatch(/permission denied/);
+      const other = new URL(server.url);
+      other.pathname = '/postgres';
+      await expect(query(other.toString(), 'SELECT 1')).rejects.toThrow(/permission denied for database "postgres"/);
+    } finally {
+      await app.end();
+      await server.stop();
+    }
+  });
+
+  it('takes over a data directory from before it, where the superuser owns everything, and works on it', async () => {
+    // Everything in the database's own schemas still owned by the superuser, but for extension members (they stay with the extension).
+    const ownedBySuperuser = `
+      SELECT n.nspname AS schema, x.kind, x.name FROM (
+        SELECT 'schema' AS kind, 'pg_namespace'::regclass AS classid, oid, nspname::text AS name, oid AS nsp, nspowner AS owner FROM pg_namespace
+        UNION ALL SELECT 'relation', 'pg_class'::regclass, oid, relname::text, relnamespace, relowner FROM pg_class
+        UNION ALL SELECT 'routine', 'pg_proc'::regclass, oid, proname::text, pronamespace, proowner FROM pg_proc
+        UNION ALL SELECT 'type', 'pg_type'::regclass, oid, typname::text, typnamespace, typowner FROM pg_type
+      ) x JOIN pg_namespace n ON n.oid = x.nsp
+      WHERE x.owner = 'postgres'::regrole AND n.nspname !~ '^pg_' AND n.nspname <> 'information_schema'
+        AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = x.classid AND d.objid = x.oid AND d.deptype = 'e')
+      ORDER BY 1, 2, 3`;
+
+    const dataDir = tmpDataDir();
+    const first = await startEmbeddedPostgres({ dataDir, log, role: 'test', mode: 'exclusive' });
+    const superKizuna = new URL(first.adminUrl);
+    superKizuna.pathname = '/kizuna';
+    const env = { KIZUNA_SECRET_KEY: crypto.randomBytes(32).toString('base64'), DATA_DIR: tmpDataDir(), LOG_LEVEL: 'info' };
+    try {
+      // The layout of earlier versions: the database, its tables, pg-boss's schema (enum, functions, queue partitions) and
+      // whatever else was made there, all the superuser's.
+      await query(first.adminUrl, `ALTER DATABASE kizuna OWNER TO postgres`);
+      const old = spawnKizuna(['migrate'], { ...env, DATABASE_URL: superKizuna.toString() });
+      expect(await old.exited).toBe(0);
+      // Connected as a superuser through DATABASE_URL: said at start.
+      expect(old.output()).toMatch(/connected to PostgreSQL as a superuser/);
+      await query(
+        superKizuna.toString(),
+        `CREATE SCHEMA extra;
+         CREATE TYPE extra.mood AS ENUM ('ok', 'ng');
+         CREATE DOMAIN extra.positive AS int CHECK (VALUE > 0);
+         CREATE TYPE extra.pair AS (a int, b int);
+         CREATE TABLE extra.things (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, n serial, mood extra.mood);
+         CREATE SEQUENCE extra.standalone;
+         CREATE VIEW extra.v AS SELECT id FROM extra.things;
+         CREATE MATERIALIZED VIEW extra.mv AS SELECT id FROM extra.things;
+         CREATE FUNCTION extra.f(x int) RETURNS int LANGUAGE sql AS 'SELECT x + 1';
+         CREATE PROCEDURE extra.p() LANGUAGE sql AS 'SELECT 1';
+         CREATE AGGREGATE extra.total(int) (SFUNC = int4pl, STYPE = int);
+         CREATE EXTENSION pg_trgm SCHEMA extra;`,
+      );
+      const before = (await query(superKizuna.toString(), ownedBySuperuser)).rows;
+      for (const [schema, kind, name] of [
+        ['pgboss', 'schema', 'pgboss'],
+        ['pgboss', 'relation', 'job'],
+        ['pgboss', 'routine', 'create_queue'],
+        ['pgboss', 'type', 'job_state'],
+        ['public', 'relation', 'kizuna_migrations'],
+        ['extra', 'routine', 'total'],
+      ]) {
+        expect(before).toContainEqual({ schema, kind, name });
+      }
+    } finally {
+      await first.stop();
+    }
+    const next = await startEmbeddedPostgres({ dataDir, log, role: 'serve', mode: 'exclusive' });
+    const admin = new URL(next.adminUrl);
+    admin.pathname = '/kizuna';
+    try {
+      expect((await query(next.adminUrl, `SELECT pg_get_userbyid(datdba) AS owner FROM pg_database WHERE datname = 'kizuna'`)).rows).toEqual([
+        { owner: APP_ROLE },
+      ]);
+      expect((await query(admin.toString(), ownedBySuperuser)).rows).toEqual([]);
+      const things = (await query(admin.toString(), `SELECT pg_get_userbyid(relowner) AS owner FROM pg_class WHERE relname IN ('things', 'things_n_seq', 'things_id_seq', 'standalone', 'mv', 'v', 'kizuna_migrations', 'job')`)).rows;
+      expect(things.length).toBe(8);
+      expect(new Set(things.map((r) => r.owner))).toEqual(new Set([APP_ROLE]));
+
+      // The application works on it: migrations, the job queue, and changes to what the superuser made.
+      const pool = new pg.Pool({ connectionString: next.url, max: 2 });
+      try {
+        expect(await migrate(pool)).toEqual([]);
+        await pool.query(`ALTER TABLE extra.things ADD COLUMN note text; INSERT INTO extra.things (mood) VALUES ('ok')`);
+        await pool.query(`DROP AGGREGATE extra.total(int); DROP PROCEDURE extra.p(); DROP FUNCTION extra.f(int); ALTER TYPE extra.mood ADD VALUE 'meh'`);
+        await pool.query('REFRESH MATERIALIZED VIEW extra.mv');
+      } finally {
+        await pool.end();
+      }
+      const now = spawnKizuna(['migrate'], { ...env, DATABASE_URL: next.url });
+      expect(await now.exited).toBe(0);
+      expect(now.output()).not.toMatch(/superuser/);
     } finally {
       await next.stop();
     }
