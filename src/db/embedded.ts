@@ -229,7 +229,7 @@ function makeDataDirReachable(dataDir: string, user: PgUser, log: Logger): void 
   }
   if (!searchable(dataDir, user)) {
     const mode = fs.statSync(dataDir).mode & 0o7777;
-    log.info({ dir: dataDir, from: modeOf(dataDir) }, 'adding o+x to DATA_DIR so the postgres user can reach the embedded cluster in it');
+    log.info({ dir: dataDir, from: modeOf(dataDir) }, 'adding o+x to DATA_DIR so the postgres user can reach the cluster in it');
     fs.chmodSync(dataDir, mode | 0o001);
   }
 }
@@ -413,7 +413,7 @@ export async function startEmbeddedPostgres(opts: StartOptions): Promise<Embedde
       // The postgres pid first (a crash from here on leaves an orphan the next start stops), the port once the database is ready.
       writeLock(child.pid, null);
       try {
-        await prepareDatabase(child.admin, port, password, appPassword);
+        await prepareDatabase(child.admin, port, password, appPassword, log);
       } catch (e) {
         await stopPostmaster(child.pid);
         throw e;
@@ -566,7 +566,7 @@ async function launch(
       const tail = safeRead(logFile).slice(startOffset).trim().slice(-2000);
       throw new Error(`PostgreSQL exited during start (code ${exited}): ${tail}`);
     }
-    const client = new pg.Client({ host: '127.0.0.1', port, user: SUPERUSER, password, database: 'postgres', application_name: 'kizuna-setup' });
+    const client = superuserClient(port, password, 'postgres');
     try {
       await client.connect();
       return { pid: child.pid!, admin: client };
@@ -583,13 +583,17 @@ async function launch(
   throw new Error(`PostgreSQL did not accept connections within 60 s; see ${logFile}`);
 }
 
+function superuserClient(port: number, password: string, database: string): pg.Client {
+  return new pg.Client({ host: '127.0.0.1', port, user: SUPERUSER, password, database, application_name: 'kizuna-setup' });
+}
+
 /**
  * As the superuser (`admin`, connected to the maintenance database): the application role — created, or its attributes and
  * password set again, so a replaced password file or a role changed by hand heals at the next start —, the `kizuna` database
  * owned by it, and, in a data directory from before the role, everything in that database handed over. A few milliseconds
  * when all is in place: one catalog query and the ALTER ROLE.
  */
-async function prepareDatabase(admin: pg.Client, port: number, password: string, appPassword: string): Promise<void> {
+async function prepareDatabase(admin: pg.Client, port: number, password: string, appPassword: string, log: Logger): Promise<void> {
   const { rows } = await admin.query<{ role: boolean; owner: string | null; open: boolean }>(
     `SELECT EXISTS (SELECT FROM pg_roles WHERE rolname = $1) AS role,
             (SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = $2) AS owner,
@@ -609,7 +613,8 @@ async function prepareDatabase(admin: pg.Client, port: number, password: string,
   if (state.owner === null) {
     await admin.query(`CREATE DATABASE ${DB_NAME} OWNER ${APP_ROLE}`);
   } else if (state.owner !== APP_ROLE) {
-    const db = new pg.Client({ host: '127.0.0.1', port, user: SUPERUSER, password, database: DB_NAME, application_name: 'kizuna-setup' });
+    log.info({ database: DB_NAME, from: state.owner, to: APP_ROLE }, 'handing the database and all in it to the application role');
+    const db = superuserClient(port, password, DB_NAME);
     await db.connect();
     try {
       await db.query(TRANSFER_OWNERSHIP);

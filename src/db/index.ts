@@ -45,7 +45,9 @@ export async function openDatabase(config: Pick<Config, 'DATABASE_URL' | 'DATA_D
   });
   let role: { name: string; superuser: boolean };
   try {
-    ({ rows: [role] } = await pool.query('SELECT current_user AS name, rolsuper AS superuser FROM pg_roles WHERE rolname = current_user'));
+    ({ rows: [role] } = await pool.query(
+      'SELECT current_user AS name, rolsuper AS superuser FROM pg_roles WHERE rolname = current_user',
+    ));
   } catch (e) {
     await pool.end().catch(() => {});
     await embedded?.stop();
