@@ -43,12 +43,23 @@ export async function openDatabase(config: Pick<Config, 'DATABASE_URL' | 'DATA_D
     if (closed) log.debug({ err: { message: err.message } }, 'database connection ended during shutdown');
     else log.warn({ err: { message: err.message } }, 'idle database connection failed; it will be replaced');
   });
+  let role: { name: string; superuser: boolean };
   try {
-    await pool.query('SELECT 1');
+    ({ rows: [role] } = await pool.query(
+      'SELECT current_user AS name, rolsuper AS superuser FROM pg_roles WHERE rolname = current_user',
+    ));
   } catch (e) {
     await pool.end().catch(() => {});
     await embedded?.stop();
     throw new Error(`Cannot connect to PostgreSQL: ${(e as Error).message}`);
+  }
+  if (role.superuser) {
+    // It works, but a superuser can read any file the server can and run programs as its user: a bug or an injected query
+    // would not stop at Kizuna's own database.
+    log.warn(
+      { role: role.name },
+      'connected to PostgreSQL as a superuser; Kizuna needs only a role that owns its database (see README, "The database role")',
+    );
   }
   return {
     pool,

@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sendJob } from '../../src/jobs/define.js';
 import { startBoss } from '../../src/jobs/index.js';
@@ -30,6 +31,8 @@ describe('serve + workers on one database', () => {
     const w2 = spawnKizuna(['worker'], env);
     procs.push(serve, w1, w2);
     await Promise.all([serve.waitForOutput(/Kizuna is ready/), w1.waitForOutput(/worker is ready/), w2.waitForOutput(/worker is ready/)]);
+    // On the embedded test server they connect as its application role, as a deployment's would (not as a superuser).
+    if (!process.env.TEST_DATABASE_URL) for (const p of [serve, w1, w2]) expect(p.output()).not.toMatch(/superuser/);
 
     const boss = await startBoss({ url: db.url, log: createLogger('silent'), schedule: false, supervise: false });
     const ids = new Set<string>();
@@ -73,6 +76,18 @@ describe('kizuna serve on the embedded PostgreSQL', () => {
       await first.waitForOutput(/Kizuna is ready/);
       expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
       const lock = JSON.parse(fs.readFileSync(path.join(dataDir, 'kizuna.lock'), 'utf8'));
+      // Its pool, its job queue and the migrations before them ran as the application role, not as the superuser.
+      const password = fs.readFileSync(path.join(dataDir, 'pg-password'), 'utf8').trim();
+      const admin = new pg.Client({ host: '127.0.0.1', port: lock.port, user: 'postgres', password, database: 'postgres' });
+      await admin.connect();
+      const { rows } = await admin
+        .query(`SELECT DISTINCT usename, application_name FROM pg_stat_activity WHERE datname = 'kizuna' ORDER BY 2`)
+        .finally(() => admin.end());
+      expect(rows).toEqual([
+        { usename: 'kizuna_app', application_name: 'kizuna-jobs' },
+        { usename: 'kizuna_app', application_name: 'kizuna-serve' },
+      ]);
+      expect(first.output()).not.toMatch(/superuser/);
 
       const second = spawnKizuna(['serve'], { DATA_DIR: dataDir, PORT: String(await freePort()) });
       expect(await second.exited).toBe(1);
