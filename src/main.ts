@@ -121,8 +121,12 @@ async function startScheduler(ctx: AppContext): Promise<void> {
   );
 }
 
-export async function serve(options: { config?: Config; clock?: Clock } = {}): Promise<Running> {
-  const running = await boot('serve', { ...options, exclusive: true, migrate: true, schedule: true, work: true, web: true });
+/**
+ * `worker: false` (`kizuna serve --no-worker`): the web server and the scheduler only, when `kizuna worker` processes run the
+ * jobs — a heavy sync then never shares a process with the API, and killing a worker never takes the API down.
+ */
+export async function serve(options: { config?: Config; clock?: Clock; worker?: boolean } = {}): Promise<Running> {
+  const running = await boot('serve', { ...options, exclusive: true, migrate: true, schedule: true, work: options.worker ?? true, web: true });
   try {
     await announceFirstOperator(running.ctx);
   } catch (e) {

@@ -6,8 +6,9 @@ export function register(program: Command): void {
   program
     .command('serve')
     .description('web server (admin UI, API, webhooks), scheduler and a worker in one process')
-    .action(async () => {
-      const running = await serve();
+    .option('--no-worker', 'run no jobs here: kizuna worker processes run them (the API never shares a process with a sync)')
+    .action(async (opts: { worker: boolean }) => {
+      const running = await serve({ worker: opts.worker });
       running.ctx.log.info({ url: running.url, dataDir: running.ctx.db.embedded ? running.ctx.config.DATA_DIR : undefined }, 'Kizuna is ready');
       process.stdout.write(`Kizuna is running at http://${running.ctx.config.HOST}:${running.ctx.config.PORT}  (Ctrl-C to stop)\n`);
     });
