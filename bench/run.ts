@@ -5,6 +5,7 @@
 //   4  incremental run after 1 % changed, vs the full run
 //   5  a segment count over custom data
 //   6  Shopify webhook ingest under load
+//   7  an idle worker's memory and start time, compiled vs through tsx
 // Everything it needs is started here: one embedded PostgreSQL in a temporary DATA_DIR (a fresh database per measure), the
 // development Shopify, the sync, the webhook server and the load generator, each in its own process.
 //
@@ -21,8 +22,9 @@ import { pacingMeasure } from './measures/pacing.js';
 import { segmentMeasure } from './measures/segment.js';
 import { syncMeasures } from './measures/sync.js';
 import { webhookMeasure } from './measures/webhooks.js';
+import { baselineMeasure } from './measures/baseline.js';
 
-const MEASURES = ['sync', 'pacing', 'segment', 'webhooks'] as const;
+const MEASURES = ['sync', 'pacing', 'segment', 'webhooks', 'baseline'] as const;
 
 function parseArgs(argv: string[]) {
   const opt = (name: string) => {
@@ -104,6 +106,11 @@ try {
     const r = await webhookMeasure(pgs, { requests: args.quick ? 20_000 : 50_000, connections: 16, log });
     figures.push(...r.figures);
     details.webhooks = r.details;
+  }
+  if (args.only.has('baseline')) {
+    const r = await baselineMeasure(pgs, { rounds: 3, log });
+    figures.push(...r.figures);
+    details.baseline = r.details;
   }
 } catch (e) {
   failed = e;
