@@ -65,7 +65,7 @@ function lineWebhook(w: World): fc.Arbitrary<Plan> {
       const sig = signLineBody(raw, w.a.lineChannelSecret);
       const headers: Record<string, string> = {};
       if (how === 'right') headers['x-line-signature'] = sig;
-      if (how === 'wrong') headers['x-line-signature'] = signLineBody(raw, w.b.lineChannelSecret);
+      if (how === 'wrong') headers['x-line-signature'] = signLineBody(raw, 'not the channel secret'); // never B's: B is the bystander
       if (how === 'twice') headers['x-line-signature'] = `${sig}, ${sig}`;
       const id = tenant === 'a' ? w.a.id : tenant === 'b' ? w.b.id : '00000000-0000-4000-8000-000000000000';
       return { method: 'POST', route: '/webhooks/line/:tenantId', url: `/webhooks/line/${id}`, auth: 'none', headers, body: { payload: raw, contentType } };

@@ -5,12 +5,13 @@
 //
 // Knobs (environment): FUZZ_RUNS (total inputs over the three files, default 10000), FUZZ_SEED (default 20261128),
 // FUZZ_HEALTHZ_MS (200), FUZZ_MAX_BYTES (262144), FUZZ_CLASSES (distinct failure classes collected per route, 8),
-// FUZZ_REPORT (a file to append the findings to as JSON lines), FUZZ_LOG_LEVEL (the server's log level, default silent).
+// FUZZ_SHRINK (extra requests spent shrinking one failure, 100), FUZZ_REPORT (a file to append the findings to as JSON lines), FUZZ_LOG_LEVEL (the server's log level, default silent).
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import fc from 'fast-check';
+import pg from 'pg';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { ManualClock } from '../../src/clock.js';
 import { loadConfig } from '../../src/config.js';
@@ -44,7 +45,7 @@ export const FUZZ = {
   maxBytes: intEnv('FUZZ_MAX_BYTES', 256 * 1024),
   classesPerRoute: intEnv('FUZZ_CLASSES', 8),
   /** Extra requests spent shrinking one counterexample; the smallest failure found by then is reported. */
-  shrinkBudget: intEnv('FUZZ_SHRINK', 150),
+  shrinkBudget: intEnv('FUZZ_SHRINK', 100),
   report: process.env.FUZZ_REPORT,
   logLevel: process.env.FUZZ_LOG_LEVEL ?? 'silent',
 };
@@ -251,7 +252,7 @@ export interface World {
   loginOperator: { email: string; password: string };
   healthz: HealthzPoller;
   /** Fresh inputs generated (shrinking not counted) and requests actually sent (shrinking counted). */
-  stats: { inputs: number; requests: number; perRoute: Map<string, number>; msPerRoute: Map<string, number> };
+  stats: { inputs: number; requests: number; perRoute: Map<string, number>; msPerRoute: Map<string, number>; cpuPerRoute: Map<string, number>; slowest: { ms: number; request: string }[] };
   findings: Finding[];
   /** Remarks for the report (failure classes beyond FUZZ_CLASSES). */
   notes: string[];
@@ -269,6 +270,12 @@ export async function createWorld(): Promise<World> {
   const line = await startFakeLine({ now: () => clock.now().getTime() });
   const shopify = await startFakeShopify({ now: () => clock.now().getTime(), customers: 3 });
   const testDb: TestDatabase = await createTestDatabase();
+  // Thousands of small writes: without waiting for each commit's WAL flush they take a fraction of the time. Durability of
+  // a throw-away test database is not what this suite tests; set before the pool opens its first connection.
+  const admin = new pg.Client(testDb.url);
+  await admin.connect();
+  await admin.query(`ALTER DATABASE "${new URL(testDb.url).pathname.slice(1)}" SET synchronous_commit = off`);
+  await admin.end();
   const config = loadConfig({
     LOG_LEVEL: 'silent',
     WORKER_POLL_SECONDS: '0.5',
@@ -286,6 +293,8 @@ export async function createWorld(): Promise<World> {
   const errors = new Map<string, Error>();
   app.addHook('onError', async (req, _reply, err) => {
     errors.set(req.id, err);
+    // requests are sent one at a time: only the latest errors can still be asked for (4xx errors are recorded too)
+    if (errors.size > 64) errors.delete(errors.keys().next().value!);
   });
   app.addHook('onSend', async (req, reply) => {
     void reply.header('x-fuzz-request-id', req.id);
@@ -394,7 +403,7 @@ export async function createWorld(): Promise<World> {
   const loginOperator = { email: `login.a${tenantSeq}@fuzz.example`, password: 'the login operator password' };
   await addOperator(ctx.db.pool, a.id, loginOperator.email, loginOperator.password);
 
-  const stats = { inputs: 0, requests: 0, perRoute: new Map<string, number>(), msPerRoute: new Map<string, number>() };
+  const stats = { inputs: 0, requests: 0, perRoute: new Map<string, number>(), msPerRoute: new Map<string, number>(), cpuPerRoute: new Map<string, number>(), slowest: [] as { ms: number; request: string }[] };
   let current = 'setup';
   const healthz = new HealthzPoller(origin, () => current, FUZZ.healthzMs);
 
@@ -469,10 +478,16 @@ export async function createWorld(): Promise<World> {
     current = `${plan.method} ${plan.url.slice(0, 120)}`;
     stats.requests++;
     let res: LightMyRequestResponse;
+    const t0 = performance.now();
     try {
       res = await app.inject({ method: sent.method as 'GET', url: sent.url, headers: sent.headers, ...(sent.payload !== undefined ? { payload: sent.payload } : {}) });
     } finally {
       current = 'between requests';
+    }
+    const ms = performance.now() - t0;
+    if (stats.slowest.length < 5 || ms > stats.slowest.at(-1)!.ms) {
+      stats.slowest.push({ ms, request: clip(redact(showRequest(sent)).replace(/\n/g, ' | '), 400) });
+      stats.slowest.sort((x, y) => y.ms - x.ms).splice(5);
     }
     const bytes = res.rawPayload.length;
     const problems: string[] = [];
@@ -565,6 +580,7 @@ export async function fuzz<T>(
   let beyondCap = 0;
   let remaining = Math.max(1, runs);
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   for (let round = 0; remaining > 0; round++) {
     const capped = found.length >= FUZZ.classesPerRoute;
     let shrinking: string | null = null;
@@ -613,6 +629,8 @@ export async function fuzz<T>(
     if (FUZZ.report) fs.appendFileSync(FUZZ.report, JSON.stringify(finding) + '\n');
   }
   world.stats.msPerRoute.set(property, (world.stats.msPerRoute.get(property) ?? 0) + performance.now() - t0);
+  const cpu = process.cpuUsage(cpu0);
+  world.stats.cpuPerRoute.set(property, (world.stats.cpuPerRoute.get(property) ?? 0) + (cpu.user + cpu.system) / 1000);
   if (beyondCap) world.notes.push(`${property}: ${beyondCap} more failure class(es) beyond FUZZ_CLASSES=${FUZZ.classesPerRoute} not shown`);
   return found;
 }
@@ -657,7 +675,9 @@ function muteServerLogs(): () => void {
 
 function describeError(err: Error): string {
   const e = err as Error & { code?: string; detail?: string; where?: string };
-  const head = `${e.name === 'error' ? 'PostgreSQL error' : e.name}${e.code ? ` ${e.code}` : ''}: ${e.message}`;
+  let head = `${e.name === 'error' ? 'PostgreSQL error' : e.name}${e.code ? ` ${e.code}` : ''}: ${e.message}`;
+  const cause = e.cause as (Error & { code?: string }) | undefined;
+  if (cause instanceof Error) head += ` — caused by ${cause.name === 'error' ? 'PostgreSQL error' : cause.name}${cause.code ? ` ${cause.code}` : ''}: ${cause.message}`;
   const frames = (e.stack ?? '')
     .split('\n')
     .filter((l) => /^\s+at /.test(l) && /\/src\//.test(l))
