@@ -74,8 +74,8 @@ export function realIds(w: World, url: string, param: string): { a: string[]; b:
   const before = url.split('/:' + param)[0]!.split('/').at(-1);
   const pick = (k: keyof TenantIds) => ({ a: w.a.ids[k], b: w.b.ids[k] });
   if (param === 'tenantId') return { a: [w.a.id], b: [w.b.id] };
-  // the text field three times: it is the one whose values are strings, where hostile strings reach the database
-  if (param === 'fieldId' || before === 'fields') return { a: [w.a.ids.textField[0]!, ...w.a.ids.textField, ...w.a.ids.field], b: w.b.ids.field };
+  // the text field five times in ten: it is the one whose values are strings, where hostile strings reach the database
+  if (param === 'fieldId' || before === 'fields') return { a: [...Array<string>(4).fill(w.a.ids.textField[0]!), ...w.a.ids.field], b: w.b.ids.field };
   if (before === 'friends') return pick('friend');
   if (before === 'categories') return pick('category');
   if (before === 'segments') return pick('segment');
@@ -90,7 +90,7 @@ function paramArb(ids: { a: string[]; b: string[] }): fc.Arbitrary<string> {
   return fc
     .tuple(
       fc.oneof(
-        { weight: 12, arbitrary: fc.constantFrom(...ids.a) },
+        { weight: 16, arbitrary: fc.constantFrom(...ids.a) },
         { weight: 1, arbitrary: fc.constantFrom(...ids.b) },
         { weight: 2, arbitrary: hostileString },
         { weight: 2, arbitrary: numericString },
@@ -133,7 +133,7 @@ const anyValue = fc.oneof(
   { weight: 1, arbitrary: fc.constant(null) },
   { weight: 1, arbitrary: wrongType },
 );
-const formValue = fc.oneof(hostileString, numericString, hostileDate);
+const formValue = fc.oneof({ weight: 3, arbitrary: hostileString }, { weight: 1, arbitrary: numericString }, { weight: 1, arbitrary: hostileDate });
 const opArb = fc.oneof({ weight: 6, arbitrary: fc.constantFrom<string>(...OPS) }, { weight: 1, arbitrary: hostileString });
 const fieldType = fc.oneof({ weight: 4, arbitrary: fc.constantFrom('text', 'number', 'date') }, { weight: 1, arbitrary: hostileString });
 const urlish = fc.oneof(
@@ -259,7 +259,12 @@ function shapes(w: World): Record<string, fc.Arbitrary<Body>> {
       form(pairs(['email', hostileEmail], ['password', hostileString], ['next', fc.oneof(hostileString, hostileString.map((s) => '/' + s))])),
       json(fc.record({ email: fc.oneof(hostileEmail, wrongType), password: fc.oneof(hostileString, wrongType) })),
     ),
-    'POST /friends/:id/custom-data/:fieldId': form(fc.array(fc.constant('value').chain((k) => formValue.map((v): [string, string] => [k, v])), { minLength: 1, maxLength: 2 })),
+    'POST /friends/:id/custom-data/:fieldId': form(
+      fc.oneof(
+        { weight: 4, arbitrary: formValue.map((v): [string, string][] => [['value', v]]) },
+        { weight: 1, arbitrary: fc.array(formValue.map((v): [string, string] => ['value', v]), { minLength: 2, maxLength: 3 }) },
+      ),
+    ),
     'POST /custom-data/categories': form(pairs(['name', hostileString])),
     'POST /custom-data/categories/:id/fields': form(pairs(['name', hostileString], ['type', fieldType])),
     'POST /segments': form(
