@@ -11,7 +11,7 @@ defineFuzzSuite('pages', {
       // After a successful login the form redirects to `next` when it is a local path: any local path, however odd.
       name: 'POST /login with the right password and a hostile next',
       weight: 1,
-      cap: { runs: 25, shrink: 10 },
+      cap: { runs: 20, shrink: 10 },
       arb: (w) =>
         fc
           .tuple(
