@@ -85,26 +85,32 @@ function trustProxyOption(tp: Config['TRUST_PROXY']): boolean | string | ((addre
   return tp;
 }
 
+const MAX_ISSUES = 20;
+const clip = (s: string, n: number) => (s.length > n ? `${s.slice(0, n)}…` : s);
+
 /** Request bodies above this answer 413 unless the route sets its own limit. */
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
 
 export function toErrorResponse(err: unknown): { status: number; body: { error: { code: string; message: string; details?: unknown } } } {
   if (err instanceof AppError) return { status: err.status, body: err.toJSON() };
   if (err instanceof ZodError) {
+    // A body with thousands of unknown keys must not get an answer thousands of lines long: the first issues, the count.
+    const shown = err.issues.slice(0, MAX_ISSUES).map((i) => ({ path: i.path.slice(0, 10), message: clip(i.message, 300) }));
+    const more = err.issues.length - shown.length;
     return {
       status: 400,
       body: {
         error: {
           code: Codes.VALIDATION_FAILED,
-          message: err.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '),
-          details: { issues: err.issues.map((i) => ({ path: i.path, message: i.message })) },
+          message: shown.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ') + (more > 0 ? `; and ${more} more` : ''),
+          details: { issues: shown, ...(more > 0 ? { moreIssues: more } : {}) },
         },
       },
     };
   }
   const fe = err as FastifyError;
   if (fe.validation) {
-    return { status: 400, body: { error: { code: Codes.VALIDATION_FAILED, message: fe.message } } };
+    return { status: 400, body: { error: { code: Codes.VALIDATION_FAILED, message: clip(fe.message, 2000) } } };
   }
   const status = typeof fe.statusCode === 'number' ? fe.statusCode : 500;
   if (status >= 400 && status < 500) {

@@ -13,6 +13,8 @@ import { verifyIdToken } from '../../line/login.js';
 import { RateLimiter } from '../rate-limit.js';
 import { liffScriptAsset } from './assets.js';
 import { liffHelmet } from '../security-headers.js';
+import { isEmail } from '../../crm/operators.js';
+import { unstorableReason } from '../../input.js';
 
 /**
  * Each POST costs a call to LINE's verify endpoint, and anyone may send one: a phone registering its email needs a few tries
@@ -53,7 +55,8 @@ export default async function liffRoutes(app: FastifyInstance): Promise<void> {
 
   app.post<{ Params: { tenantId: string } }>(
     '/liff/:tenantId/email',
-    { config: { auth: 'liff' }, schema: { summary: 'Store the email of a LIFF ID token on the friend', security: [] } },
+    // Anyone may post here: the body is an ID token (a few kB) and nothing else.
+    { config: { auth: 'liff' }, schema: { summary: 'Store the email of a LIFF ID token on the friend', security: [] }, bodyLimit: 32 * 1024 },
     async (req) => {
       const body = z.object({ idToken: z.string().min(1).max(16 * 1024) }).safeParse(req.body ?? {});
       if (!body.success) throw liffError(LineCodes.LIFF_TOKEN_INVALID);
@@ -78,7 +81,8 @@ export default async function liffRoutes(app: FastifyInstance): Promise<void> {
         if (e instanceof AppError) throw liffError(e.code);
         throw e;
       }
-      if (!verified.email) throw liffError(LineCodes.LIFF_EMAIL_MISSING);
+      // LINE vouches for the address, but it is stored and matched: it must be one, and storable.
+      if (!verified.email || !isEmail(verified.email) || unstorableReason(verified.email)) throw liffError(LineCodes.LIFF_EMAIL_MISSING);
       const friend = await getFriendByLineUserId(app.ctx.db.pool, tenant.id, verified.sub);
       if (!friend || friend.status !== 'active') throw liffError(LineCodes.LIFF_NOT_FRIEND);
       await setFriendEmail(app.ctx, tenant.id, friend.id, verified.email, 'liff');

@@ -48,7 +48,8 @@ export default async function uiRoutes(app: FastifyInstance): Promise<void> {
 
   app.post<{ Body: Record<string, string | undefined> }>(
     '/login',
-    { config: { auth: 'none' }, schema: { hide: true } },
+    // Anyone may post here, so the body is kept small: an email, a password, two tokens and next=.
+    { config: { auth: 'none' }, schema: { hide: true }, bodyLimit: 16 * 1024 },
     async (req, reply) => {
       const body = (req.body ?? {}) as Record<string, string | undefined>;
       const isForm = (req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded');
