@@ -1,11 +1,20 @@
 // /api/v1/friends: list and search, detail with every custom data value, one value's edit, the email, and CSV import.
 // Every query is scoped by req.tenant.id (see src/crm/auth.ts).
+import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { authenticate } from '../../crm/auth.js';
 import { friendCustomData, setCustomValue } from '../../crm/custom-data.js';
 import { friendJson, getFriend, listFriends, PAGE_SIZE, setFriendEmail } from '../../crm/friends.js';
-import { importFriendsCsv } from '../../crm/import.js';
+import {
+  importFriendsCsv,
+  MAX_CONCURRENT_IMPORTS,
+  MAX_DATA_ROWS,
+  MAX_FILE_BYTES,
+  MAX_LINE_BYTES,
+  MAX_RECORD_LINES,
+  MAX_REPORTED_ERRORS,
+} from '../../crm/import.js';
 import { isEmail } from '../../crm/operators.js';
 import { AppError, Codes } from '../../errors.js';
 
@@ -13,8 +22,6 @@ const idParam = { type: 'object', properties: { id: { type: 'string' } }, requir
 
 export default async function friendRoutes(app: FastifyInstance): Promise<void> {
   app.addHook('onRequest', authenticate);
-  // CSV arrives as raw bytes: the encoding (UTF-8, BOM, Shift_JIS) is detected from them, not from the header.
-  app.addContentTypeParser(['text/csv', 'text/plain', 'application/octet-stream'], { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
 
   app.get<{ Querystring: { q?: string; email?: string; page?: string; perPage?: string } }>(
     '/api/v1/friends',
@@ -94,21 +101,44 @@ export default async function friendRoutes(app: FastifyInstance): Promise<void> 
     },
   );
 
-  app.post(
-    '/api/v1/friends/import',
-    {
-      config: { auth: 'tenant' },
-      bodyLimit: 100 * 1024 * 1024,
-      schema: {
-        summary: 'Import friends from CSV (line_user_id,display_name,email; UTF-8, UTF-8 with BOM or Shift_JIS)',
-        consumes: ['text/csv'],
+  // CSV arrives as raw bytes: the encoding (UTF-8, BOM, Shift_JIS) is detected from them, not from the header. The body is
+  // handed through as the request's stream, unread: the import reads it as it goes and enforces its size limit itself. Only
+  // the import route takes these content types (elsewhere they answer 415 instead of a body nobody reads).
+  await app.register(async (imports) => {
+    imports.addContentTypeParser(['text/csv', 'text/plain', 'application/octet-stream'], (_req, payload, done) => done(null, payload));
+    imports.post(
+      '/api/v1/friends/import',
+      {
+        config: { auth: 'tenant' },
+        bodyLimit: MAX_FILE_BYTES,
+        schema: {
+          summary: `Import friends from CSV (line_user_id,display_name,email; UTF-8, UTF-8 with BOM or Shift_JIS; up to ${MAX_FILE_BYTES / 1024 / 1024} MiB and ${MAX_DATA_ROWS} lines)`,
+          description:
+            `Limits: the file up to ${MAX_FILE_BYTES} bytes (larger: 413 PAYLOAD_TOO_LARGE), ${MAX_DATA_ROWS} data lines ` +
+            `(the line after them is reported and the rest is not read), a line up to ${MAX_LINE_BYTES} bytes and a quoted field ` +
+            `over at most ${MAX_RECORD_LINES} lines (longer: that line is reported and skipped). \`errors\` lists the first ` +
+            `${MAX_REPORTED_ERRORS} errors by line, \`errorCount\` counts them all. A missing or wrong header: 400 INVALID_CSV, ` +
+            `nothing imported. Rows are saved in batches as the file is read; at most ${MAX_CONCURRENT_IMPORTS} imports run at ` +
+            `once (429 RATE_LIMITED otherwise).`,
+          consumes: ['text/csv'],
+        },
       },
-    },
-    async (req) => {
-      if (!Buffer.isBuffer(req.body)) {
-        throw new AppError(Codes.UNSUPPORTED_MEDIA_TYPE, 'Send the CSV file as the request body with Content-Type: text/csv.');
-      }
-      return importFriendsCsv(app.ctx, req.tenant.id, req.body);
-    },
-  );
+      async (req) => {
+        const body = req.body;
+        if (!(body instanceof Readable)) {
+          throw new AppError(Codes.UNSUPPORTED_MEDIA_TYPE, 'Send the CSV file as the request body with Content-Type: text/csv.');
+        }
+        try {
+          if (Number(req.headers['content-length']) > MAX_FILE_BYTES) {
+            throw new AppError(Codes.PAYLOAD_TOO_LARGE, `The file is larger than ${MAX_FILE_BYTES} bytes; split it (at most ${MAX_DATA_ROWS} lines per file).`);
+          }
+          return await importFriendsCsv(app.ctx, req.tenant.id, body);
+        } finally {
+          // An answer before the end of the body (an error, the line limit): read the rest and drop it, so that the client,
+          // still sending, gets the answer instead of a reset connection.
+          if (!body.readableEnded) body.resume();
+        }
+      },
+    );
+  });
 }

@@ -27,7 +27,9 @@ const importFriends = `
       .then(function (r) { return r.json(); })
       .then(function (b) {
         if (b.error) { out.textContent = 'インポートできませんでした: ' + b.error.message; return; }
-        var lines = ['新規 ' + b.created + '件、更新 ' + b.updated + '件、変更なし ' + b.unchanged + '件、エラー ' + b.errors.length + '件'];
+        var total = typeof b.errorCount === 'number' ? b.errorCount : b.errors.length;
+        var lines = ['新規 ' + b.created + '件、更新 ' + b.updated + '件、変更なし ' + b.unchanged + '件、エラー ' + total + '件'];
+        if (total > b.errors.length) lines.push('（最初の ' + b.errors.length + '件を表示しています）');
         b.errors.forEach(function (x) { lines.push(x.line + '行目: ' + x.message); });
         out.textContent = lines.join('\\n');
       }, function () { out.textContent = '通信できませんでした。もう一度お試しください。'; });
