@@ -14,6 +14,7 @@ export const InputCodes = defineErrorCodes({
 export const MAX_INPUT_DEPTH = 64;
 
 // U+0000, a high surrogate not followed by a low one, or a low surrogate not preceded by a high one.
+// eslint-disable-next-line no-control-regex -- U+0000 is what this looks for: PostgreSQL cannot store it
 const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /** Why a string cannot be stored, or null when it can. */
@@ -69,6 +70,7 @@ export function assertStorable(value: unknown, root: string): void {
 /** A key shown in an error message: at most 60 characters, control characters escaped. */
 function safeForMessage(key: string): string {
   const short = key.length > 60 ? `${key.slice(0, 60)}…` : key;
+  // eslint-disable-next-line no-control-regex -- control characters are what gets escaped here
   return short.replace(/[\u0000-\u001f\u007f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 

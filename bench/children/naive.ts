@@ -39,9 +39,9 @@ await childMain<NaiveArgs, NaiveResult>(async (a) => {
   let customers = 0;
   let matchedFriends = 0;
   let statements = 0;
-  const q = async (text: string, values: unknown[]) => {
+  const q = async <R extends pg.QueryResultRow = Record<string, never>>(text: string, values: unknown[]) => {
     statements++;
-    return db.query(text, values);
+    return db.query<R>(text, values);
   };
   const mirrorSql = `INSERT INTO shopify_customers (tenant_id, customer_id, email_matchable, verified_email, shopify_updated_at, data_hash,
       last_order_source, ${V.join(', ')}, synced_at, changed_at)
@@ -51,7 +51,8 @@ await childMain<NaiveArgs, NaiveResult>(async (a) => {
       .join(', ')}`;
   for await (const line of lines) {
     if (!line) continue;
-    const obj = JSON.parse(line);
+    // a bulk export line: a customer, or (with __parentId) one of its nested objects
+    const obj = JSON.parse(line) as { __parentId?: string };
     if (obj.__parentId) continue;
     const c = ShopifyCustomerSchema.parse(obj);
     const values = mapCustomer(c);
@@ -60,7 +61,7 @@ await childMain<NaiveArgs, NaiveResult>(async (a) => {
     const hash = crypto.createHash('sha256').update(JSON.stringify(values)).digest('base64');
     await q(mirrorSql, [a.tenantId, c.legacyResourceId, email, c.verifiedEmail, c.updatedAt, hash, 'graphql', ...SHOPIFY_FIELDS.map((f) => values[f.key]), now, now]);
     if (email) {
-      const { rows: friends } = await q(`SELECT id FROM friends WHERE tenant_id = $1 AND email_normalized = $2`, [a.tenantId, email]);
+      const { rows: friends } = await q<{ id: number }>(`SELECT id FROM friends WHERE tenant_id = $1 AND email_normalized = $2`, [a.tenantId, email]);
       for (const f of friends) {
         matchedFriends++;
         await q(

@@ -31,7 +31,7 @@ export async function copyBaseline(url: string): Promise<CopyResult> {
       const file = path.join(dir, `${t}.copy`);
       await pipeline(client.query(copyTo(`COPY ${t} TO STDOUT`)), fs.createWriteStream(file));
       bytes[t] = fs.statSync(file).size;
-      rows[t] = (await client.query(`SELECT count(*)::int AS n FROM ${t}`)).rows[0].n;
+      rows[t] = (await client.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${t}`)).rows[0].n;
     }
     await client.query(`TRUNCATE ${TABLES.join(', ')}`);
     await client.query('VACUUM ANALYZE');

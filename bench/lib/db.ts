@@ -23,10 +23,10 @@ export async function startBenchPostgres(): Promise<BenchPostgres> {
   const server = await startEmbeddedPostgres({ dataDir, log: createLogger('warn'), role: 'bench', mode: 'exclusive' });
   const admin = new pg.Client(server.adminUrl);
   await admin.connect();
-  const version = (await admin.query(`SHOW server_version`)).rows[0].server_version as string;
+  const version = (await admin.query<{ server_version: string }>(`SHOW server_version`)).rows[0].server_version;
   const settings: Record<string, string> = {};
   for (const name of ['shared_buffers', 'work_mem', 'maintenance_work_mem', 'max_wal_size', 'synchronous_commit', 'fsync', 'max_parallel_workers_per_gather']) {
-    settings[name] = (await admin.query(`SHOW ${name}`)).rows[0][name];
+    settings[name] = (await admin.query<Record<string, string>>(`SHOW ${name}`)).rows[0][name];
   }
   await admin.end();
   return {

@@ -111,18 +111,18 @@ export async function segmentBench(url: string, friends: number, runs: number): 
     // What autovacuum does after a bulk write; index-only scans need the visibility map it sets.
     await pool.query('VACUUM ANALYZE friends, custom_values');
     const generateMs = performance.now() - t0;
-    const valuesCount = (await pool.query(`SELECT count(*)::int AS n FROM custom_values WHERE tenant_id = $1`, [tenant.id])).rows[0].n;
+    const valuesCount = (await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM custom_values WHERE tenant_id = $1`, [tenant.id])).rows[0].n;
 
     const avgField = field('average_order_amount');
     const pool2 = new pg.Pool({ connectionString: url, max: 4 }); // countSegment runs its three statements side by side
     try {
       // The count statement alone, as compileSegment writes it for one number condition (an index-only range scan).
       const bare = await timeRuns(runs, async (client) => {
-        const r = await client.query({ name: 'seg_count', text: `SELECT count(*)::int AS n FROM (SELECT v0.friend_id FROM custom_values v0 WHERE v0.field_id = $1 AND v0.value_number IS NOT NULL AND v0.value_number >= $2) s`, values: [avgField, 3000] });
-        return r.rows[0].n as number;
+        const r = await client.query<{ n: number }>({ name: 'seg_count', text: `SELECT count(*)::int AS n FROM (SELECT v0.friend_id FROM custom_values v0 WHERE v0.field_id = $1 AND v0.value_number IS NOT NULL AND v0.value_number >= $2) s`, values: [avgField, 3000] });
+        return r.rows[0].n;
       }, pool2);
-      const planRows = (await pool2.query(`EXPLAIN SELECT count(*) FROM custom_values v0 WHERE v0.field_id = $1 AND v0.value_number IS NOT NULL AND v0.value_number >= $2`, [avgField, 3000])).rows;
-      const plan = planRows.map((r) => (r['QUERY PLAN'] as string).trim().replace(/\s+\(cost=.*$/, '')).filter((l) => !/^(Workers|Index Cond|Filter|Heap Fetches)/.test(l.replace(/^->\s*/, ''))).join(' / ');
+      const planRows = (await pool2.query<{ 'QUERY PLAN': string }>(`EXPLAIN SELECT count(*) FROM custom_values v0 WHERE v0.field_id = $1 AND v0.value_number IS NOT NULL AND v0.value_number >= $2`, [avgField, 3000])).rows;
+      const plan = planRows.map((r) => r['QUERY PLAN'].trim().replace(/\s+\(cost=.*$/, '')).filter((l) => !/^(Workers|Index Cond|Filter|Heap Fetches)/.test(l.replace(/^->\s*/, ''))).join(' / ');
       // What GET /api/v1/segments/:id/count runs: Kizuna's segment engine (count, activeCount, dataAsOf).
       const sctx = { db: { pool: pool2, url, close: async () => {} }, clock: { now: () => new Date() } } as never;
       const segment = await createSegment(sctx, tenant.id, { name: '平均購入金額3000円以上', match: 'all', conditions: [{ fieldId: avgField, op: 'gte', value: 3000 }] });

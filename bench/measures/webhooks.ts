@@ -39,8 +39,8 @@ export async function webhookMeasure(
     }
     const c = new pg.Client(url);
     await c.connect();
-    const inbox = (await c.query(`SELECT count(*)::int AS n FROM shopify_webhook_inbox`)).rows[0].n as number;
-    const drains = (await c.query(`SELECT count(*)::int AS n FROM pgboss.job WHERE name = 'shopify.webhook-drain'`)).rows[0].n as number;
+    const inbox = (await c.query<{ n: number }>(`SELECT count(*)::int AS n FROM shopify_webhook_inbox`)).rows[0].n;
+    const drains = (await c.query<{ n: number }>(`SELECT count(*)::int AS n FROM pgboss.job WHERE name = 'shopify.webhook-drain'`)).rows[0].n;
     await c.end();
     if (load.failed) throw new Error(`${load.failed} webhook deliveries failed: ${JSON.stringify(load.statuses)}`);
     const figures: Figure[] = [

@@ -34,7 +34,7 @@ export function commandPath(cmd: Command): string {
 
 function optionDefault(o: Option): string {
   if (o.negate) return '';
-  const v = o.defaultValue;
+  const v: unknown = o.defaultValue; // commander types it any
   if (v === undefined || v === false) return '';
   if (Array.isArray(v)) return v.length ? v.map((x) => code(String(x))).join(', ') : 'none';
   return code(String(v));

@@ -50,22 +50,46 @@ export function fieldJson(f: CustomField) {
 
 const FIELD_COLUMNS = `f.id, f.category_id, f.key, f.name, f.type, (f.read_only OR c.read_only) AS read_only, f.sort_order`;
 
-function toField(r: any): CustomField {
+/** What FIELD_COLUMNS select (bigint ids arrive as numbers: src/db/index.ts). */
+interface FieldRow {
+  id: number;
+  category_id: number;
+  key: string | null;
+  name: string;
+  /** custom_fields.type is CHECKed to these three. */
+  type: FieldType;
+  read_only: boolean;
+  sort_order: number;
+}
+
+interface CategoryRow {
+  id: number;
+  key: string | null;
+  name: string;
+  read_only: boolean;
+  sort_order: number;
+}
+
+function toField(r: FieldRow): CustomField {
   return { id: r.id, categoryId: r.category_id, key: r.key, name: r.name, type: r.type, readOnly: r.read_only, sortOrder: r.sort_order };
+}
+
+function toCategory(r: CategoryRow): CustomCategory {
+  return { id: r.id, key: r.key, name: r.name, readOnly: r.read_only, sortOrder: r.sort_order, fields: [] };
 }
 
 /** Every category with its fields, in display order. */
 export async function listCustomData(db: Queryable, tenantId: string): Promise<CustomCategory[]> {
   const [cats, fields] = await Promise.all([
-    db.query(`SELECT id, key, name, read_only, sort_order FROM custom_categories WHERE tenant_id = $1 ORDER BY sort_order, id`, [tenantId]),
-    db.query(
+    db.query<CategoryRow>(`SELECT id, key, name, read_only, sort_order FROM custom_categories WHERE tenant_id = $1 ORDER BY sort_order, id`, [tenantId]),
+    db.query<FieldRow>(
       `SELECT ${FIELD_COLUMNS} FROM custom_fields f JOIN custom_categories c ON c.id = f.category_id
        WHERE f.tenant_id = $1 ORDER BY f.sort_order, f.id`,
       [tenantId],
     ),
   ]);
   const byId = new Map<number, CustomCategory>();
-  for (const r of cats.rows) byId.set(r.id, { id: r.id, key: r.key, name: r.name, readOnly: r.read_only, sortOrder: r.sort_order, fields: [] });
+  for (const r of cats.rows) byId.set(r.id, toCategory(r));
   for (const r of fields.rows) byId.get(r.category_id)?.fields.push(toField(r));
   return [...byId.values()];
 }
@@ -73,7 +97,7 @@ export async function listCustomData(db: Queryable, tenantId: string): Promise<C
 export async function getField(db: Queryable, tenantId: string, fieldId: number | string): Promise<CustomField | null> {
   const id = parseId(fieldId);
   if (id === null) return null;
-  const { rows } = await db.query(
+  const { rows } = await db.query<FieldRow>(
     `SELECT ${FIELD_COLUMNS} FROM custom_fields f JOIN custom_categories c ON c.id = f.category_id WHERE f.tenant_id = $1 AND f.id = $2`,
     [tenantId, id],
   );
@@ -82,7 +106,7 @@ export async function getField(db: Queryable, tenantId: string, fieldId: number 
 
 /** A field by its (current) name, optionally within one category (by category name). First in display order. */
 export async function fieldByName(db: Queryable, tenantId: string, name: string, categoryName?: string): Promise<CustomField | null> {
-  const { rows } = await db.query(
+  const { rows } = await db.query<FieldRow>(
     `SELECT ${FIELD_COLUMNS} FROM custom_fields f JOIN custom_categories c ON c.id = f.category_id
      WHERE f.tenant_id = $1 AND f.name = $2 AND ($3::text IS NULL OR c.name = $3) ORDER BY c.sort_order, c.id, f.sort_order LIMIT 1`,
     [tenantId, name, categoryName ?? null],
@@ -92,7 +116,7 @@ export async function fieldByName(db: Queryable, tenantId: string, name: string,
 
 /** A field by the stable keys an integration gave it (unchanged by renames). */
 export async function fieldByKey(db: Queryable, tenantId: string, categoryKey: string, fieldKey: string): Promise<CustomField | null> {
-  const { rows } = await db.query(
+  const { rows } = await db.query<FieldRow>(
     `SELECT ${FIELD_COLUMNS} FROM custom_fields f JOIN custom_categories c ON c.id = f.category_id
      WHERE f.tenant_id = $1 AND c.key = $2 AND f.key = $3`,
     [tenantId, categoryKey, fieldKey],
@@ -115,14 +139,13 @@ function uniqueViolation(e: unknown, what: string): never {
 export async function createCategory(db: Queryable, tenantId: string, input: { name: string }): Promise<CustomCategory> {
   const name = checkName(input.name);
   try {
-    const { rows } = await db.query(
+    const { rows } = await db.query<CategoryRow>(
       `INSERT INTO custom_categories (tenant_id, name, sort_order)
        VALUES ($1, $2, (SELECT coalesce(max(sort_order), 0) + 1 FROM custom_categories WHERE tenant_id = $1))
        RETURNING id, key, name, read_only, sort_order`,
       [tenantId, name],
     );
-    const r = rows[0];
-    return { id: r.id, key: r.key, name: r.name, readOnly: r.read_only, sortOrder: r.sort_order, fields: [] };
+    return toCategory(rows[0]);
   } catch (e) {
     uniqueViolation(e, `A category named ${name}`);
   }
@@ -130,7 +153,13 @@ export async function createCategory(db: Queryable, tenantId: string, input: { n
 
 async function editableCategory(db: Queryable, tenantId: string, categoryId: number | string): Promise<{ id: number; readOnly: boolean }> {
   const id = parseId(categoryId);
-  const { rows } = id === null ? { rows: [] } : await db.query(`SELECT id, read_only FROM custom_categories WHERE tenant_id = $1 AND id = $2`, [tenantId, id]);
+  const { rows } =
+    id === null
+      ? { rows: [] }
+      : await db.query<Pick<CategoryRow, 'id' | 'read_only'>>(`SELECT id, read_only FROM custom_categories WHERE tenant_id = $1 AND id = $2`, [
+          tenantId,
+          id,
+        ]);
   if (!rows[0]) throw new AppError(Codes.NOT_FOUND, `No category ${categoryId}.`);
   if (rows[0].read_only) throw new AppError(CrmCodes.READ_ONLY_FIELD, 'This category is managed by an integration and cannot be edited.');
   return { id: rows[0].id, readOnly: false };
@@ -159,7 +188,7 @@ export async function createField(
     throw new AppError(Codes.VALIDATION_FAILED, `type must be one of ${FIELD_TYPES.join(', ')}.`);
   }
   try {
-    const { rows } = await db.query(
+    const { rows } = await db.query<{ id: number }>(
       `INSERT INTO custom_fields (tenant_id, category_id, name, type, sort_order)
        VALUES ($1, $2, $3, $4, (SELECT coalesce(max(sort_order), 0) + 1 FROM custom_fields WHERE category_id = $2))
        RETURNING id`,
@@ -208,10 +237,13 @@ export async function ensureCategory(
      ON CONFLICT (tenant_id, key) DO NOTHING`,
     [tenantId, spec.key, spec.name, readOnly],
   );
-  const { rows: cats } = await db.query(`SELECT id, read_only FROM custom_categories WHERE tenant_id = $1 AND key = $2`, [tenantId, spec.key]);
-  const categoryId: number = cats[0].id;
+  const { rows: cats } = await db.query<Pick<CategoryRow, 'id' | 'read_only'>>(
+    `SELECT id, read_only FROM custom_categories WHERE tenant_id = $1 AND key = $2`,
+    [tenantId, spec.key],
+  );
+  const categoryId = cats[0].id;
   if (cats[0].read_only !== readOnly) await db.query(`UPDATE custom_categories SET read_only = $2 WHERE id = $1`, [categoryId, readOnly]);
-  const { rows: existing } = await db.query(`SELECT key, type FROM custom_fields WHERE category_id = $1 AND key = ANY($2)`, [
+  const { rows: existing } = await db.query<{ key: string; type: FieldType }>(`SELECT key, type FROM custom_fields WHERE category_id = $1 AND key = ANY($2)`, [
     categoryId,
     spec.fields.map((f) => f.key),
   ]);
@@ -298,7 +330,10 @@ export async function writeCustomValues(db: Queryable, tenantId: string, rows: V
   const last = new Map<string, ValueWrite>();
   for (const r of rows) last.set(`${r.fieldId}:${r.friendId}`, r);
   const fieldIds = [...new Set([...last.values()].map((r) => r.fieldId))];
-  const { rows: fields } = await db.query(`SELECT id, type FROM custom_fields WHERE tenant_id = $1 AND id = ANY($2::bigint[])`, [tenantId, fieldIds]);
+  const { rows: fields } = await db.query<Pick<FieldRow, 'id' | 'type'>>(
+    `SELECT id, type FROM custom_fields WHERE tenant_id = $1 AND id = ANY($2::bigint[])`,
+    [tenantId, fieldIds],
+  );
   const types = new Map<number, FieldType>(fields.map((f) => [f.id, f.type]));
   const set = { field: [] as number[], friend: [] as number[], text: [] as (string | null)[], num: [] as (string | null)[], date: [] as (string | null)[] };
   const del = { field: [] as number[], friend: [] as number[] };
@@ -348,7 +383,15 @@ export async function writeCustomValues(db: Queryable, tenantId: string, rows: V
   return changed;
 }
 
-function valueOf(r: { field_type: string; value_text: string | null; value_number: string | null; value_date: string | null }): CustomValue {
+/** custom_values' typed columns, value_number read as text (numeric arrives as a string anyway). */
+interface ValueColumns {
+  field_type: string | null;
+  value_text: string | null;
+  value_number: string | null;
+  value_date: string | null;
+}
+
+function valueOf(r: ValueColumns): CustomValue {
   if (r.field_type === 'number') return r.value_number === null ? null : Number(r.value_number);
   if (r.field_type === 'date') return r.value_date;
   return r.value_text;
@@ -367,7 +410,9 @@ export interface FriendCustomDatum {
 
 /** Every field of the tenant with this friend's value (null when none), in display order. */
 export async function friendCustomData(db: Queryable, tenantId: string, friendId: number): Promise<FriendCustomDatum[]> {
-  const { rows } = await db.query(
+  const { rows } = await db.query<
+    Pick<FieldRow, 'id' | 'name' | 'type' | 'read_only' | 'category_id'> & ValueColumns & { category: string; updated_at: Date | null }
+  >(
     `SELECT f.id, f.name, f.type, (f.read_only OR c.read_only) AS read_only, c.id AS category_id, c.name AS category,
             v.field_type, v.value_text, v.value_number::text AS value_number, v.value_date, v.updated_at
      FROM custom_fields f
@@ -385,7 +430,7 @@ export async function friendCustomData(db: Queryable, tenantId: string, friendId
     type: r.type,
     value: r.field_type ? valueOf(r) : null,
     readOnly: r.read_only,
-    updatedAt: r.updated_at ? new Date(r.updated_at).toISOString() : null,
+    updatedAt: r.updated_at ? r.updated_at.toISOString() : null,
   }));
 }
 
@@ -402,7 +447,7 @@ export async function setCustomValue(
   now: Date,
 ): Promise<CustomValue> {
   const fid = parseId(friendId);
-  const friend = fid === null ? null : (await db.query(`SELECT id FROM friends WHERE tenant_id = $1 AND id = $2`, [tenantId, fid])).rows[0];
+  const friend = fid === null ? null : (await db.query<{ id: number }>(`SELECT id FROM friends WHERE tenant_id = $1 AND id = $2`, [tenantId, fid])).rows[0];
   if (!friend) throw new AppError(Codes.NOT_FOUND, `No friend ${friendId}.`);
   const field = await getField(db, tenantId, fieldId);
   if (!field) throw new AppError(Codes.NOT_FOUND, `No field ${fieldId}.`);

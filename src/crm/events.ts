@@ -41,12 +41,23 @@ export const friendEmailChangedJob = defineJob({
   handler: async () => handleFriendEmailChanged,
 });
 
+/** A friend_email_events row (bigint ids as numbers: src/db/index.ts; source is CHECKed to the three EmailSources). */
+interface EmailEventRow {
+  id: number;
+  tenant_id: string;
+  friend_id: number;
+  old_email: string | null;
+  new_email: string | null;
+  source: EmailSource;
+  occurred_at: Date;
+}
+
 const handleFriendEmailChanged: JobHandler<z.output<typeof payload>> = async (p, ctx) => {
-  const { rows } = await ctx.db.pool.query(
+  const { rows } = await ctx.db.pool.query<EmailEventRow>(
     `SELECT id, tenant_id, friend_id, old_email, new_email, source, occurred_at FROM friend_email_events WHERE id = $1 AND tenant_id = $2`,
     [p.eventId, p.tenantId],
   );
-  const r = rows[0];
+  const r = rows[0] as EmailEventRow | undefined;
   if (!r) {
     ctx.log.info({ eventId: p.eventId }, 'email event is gone (friend deleted); nothing to announce');
     return;
@@ -59,7 +70,7 @@ const handleFriendEmailChanged: JobHandler<z.output<typeof payload>> = async (p,
     newEmail: r.new_email,
     newEmailNormalized: r.new_email === null ? null : r.new_email.trim().toLowerCase(),
     source: r.source,
-    occurredAt: new Date(r.occurred_at).toISOString(),
+    occurredAt: r.occurred_at.toISOString(),
   };
   for (const listener of [...listeners]) await listener(event, ctx);
 };
@@ -79,7 +90,7 @@ export interface FriendEmailChange {
  */
 export async function recordFriendEmailChanges(client: pg.PoolClient, boss: PgBoss, changes: FriendEmailChange[]): Promise<number[]> {
   if (!changes.length) return [];
-  const { rows } = await client.query(
+  const { rows } = await client.query<Pick<EmailEventRow, 'id' | 'tenant_id' | 'friend_id'>>(
     `INSERT INTO friend_email_events (tenant_id, friend_id, old_email, new_email, source, occurred_at)
      SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::timestamptz[])
      RETURNING id, tenant_id, friend_id`,
@@ -94,5 +105,5 @@ export async function recordFriendEmailChanges(client: pg.PoolClient, boss: PgBo
   );
   const jobs = rows.map((r) => ({ name: friendEmailChangedJob.name, data: payload.parse({ tenantId: r.tenant_id, friendId: r.friend_id, eventId: r.id }) }));
   await boss.insert(jobs, { db: { executeSql: (text: string, values: unknown[]) => client.query(text, values) } });
-  return rows.map((r) => r.id as number);
+  return rows.map((r) => r.id);
 }

@@ -37,16 +37,28 @@ export const LINE_USER_ID_RE = /^U[0-9a-f]{32}$/;
 
 const COLUMNS = `id, line_user_id, display_name, email, status, email_acquired_at, email_source, created_at`;
 
-function toFriend(r: any): Friend {
+/** What COLUMNS select; status and email_source are CHECKed to these values by the table. */
+interface FriendRow {
+  id: number;
+  line_user_id: string;
+  display_name: string | null;
+  email: string | null;
+  status: FriendStatus;
+  email_acquired_at: Date | null;
+  email_source: EmailSource | null;
+  created_at: Date;
+}
+
+function toFriend(r: FriendRow): Friend {
   return {
     id: r.id,
     lineUserId: r.line_user_id,
     displayName: r.display_name,
     email: r.email,
     status: r.status,
-    emailAcquiredAt: r.email_acquired_at ? new Date(r.email_acquired_at).toISOString() : null,
+    emailAcquiredAt: r.email_acquired_at ? r.email_acquired_at.toISOString() : null,
     emailSource: r.email_source,
-    createdAt: new Date(r.created_at).toISOString(),
+    createdAt: r.created_at.toISOString(),
   };
 }
 
@@ -60,18 +72,18 @@ export function parseId(s: string | number | undefined): number | null {
 export async function getFriend(db: Queryable, tenantId: string, id: number | string): Promise<Friend | null> {
   const n = parseId(id);
   if (n === null) return null;
-  const { rows } = await db.query(`SELECT ${COLUMNS} FROM friends WHERE tenant_id = $1 AND id = $2`, [tenantId, n]);
+  const { rows } = await db.query<FriendRow>(`SELECT ${COLUMNS} FROM friends WHERE tenant_id = $1 AND id = $2`, [tenantId, n]);
   return rows[0] ? toFriend(rows[0]) : null;
 }
 
 export async function getFriendByLineUserId(db: Queryable, tenantId: string, lineUserId: string): Promise<Friend | null> {
-  const { rows } = await db.query(`SELECT ${COLUMNS} FROM friends WHERE tenant_id = $1 AND line_user_id = $2`, [tenantId, lineUserId]);
+  const { rows } = await db.query<FriendRow>(`SELECT ${COLUMNS} FROM friends WHERE tenant_id = $1 AND line_user_id = $2`, [tenantId, lineUserId]);
   return rows[0] ? toFriend(rows[0]) : null;
 }
 
 /** Friends whose email equals `email` after trim + lower-case (what the Shopify matching uses); uses friends_email. */
 export async function findFriendsByEmail(db: Queryable, tenantId: string, email: string): Promise<Friend[]> {
-  const { rows } = await db.query(`SELECT ${COLUMNS} FROM friends WHERE tenant_id = $1 AND email_normalized = $2 ORDER BY id`, [
+  const { rows } = await db.query<FriendRow>(`SELECT ${COLUMNS} FROM friends WHERE tenant_id = $1 AND email_normalized = $2 ORDER BY id`, [
     tenantId,
     normalizeEmail(email),
   ]);
@@ -105,8 +117,8 @@ export async function listFriends(db: Queryable, tenantId: string, query: Friend
   const page = Math.max(query.page ?? 1, 1);
   const sqlWhere = where.join(' AND ');
   const [items, total] = await Promise.all([
-    db.query(`SELECT ${COLUMNS} FROM friends WHERE ${sqlWhere} ORDER BY id DESC LIMIT ${perPage} OFFSET ${(page - 1) * perPage}`, values),
-    db.query(`SELECT count(*)::int AS n FROM friends WHERE ${sqlWhere}`, values),
+    db.query<FriendRow>(`SELECT ${COLUMNS} FROM friends WHERE ${sqlWhere} ORDER BY id DESC LIMIT ${perPage} OFFSET ${(page - 1) * perPage}`, values),
+    db.query<{ n: number }>(`SELECT count(*)::int AS n FROM friends WHERE ${sqlWhere}`, values),
   ]);
   return { items: items.rows.map(toFriend), total: total.rows[0].n };
 }
@@ -116,7 +128,7 @@ export async function listFriends(db: Queryable, tenantId: string, query: Friend
  * newer follow, and the other way round.
  */
 export async function recordFollow(db: Queryable, tenantId: string, lineUserId: string, at: Date): Promise<{ friendId: number; created: boolean }> {
-  const { rows } = await db.query(
+  const { rows } = await db.query<{ id: number; created: boolean }>(
     `INSERT INTO friends (tenant_id, line_user_id, status, status_changed_at, created_at, updated_at)
      VALUES ($1, $2, 'active', $3, $3, $3)
      ON CONFLICT (tenant_id, line_user_id) DO UPDATE SET status = 'active', status_changed_at = $3, updated_at = $3
@@ -158,9 +170,12 @@ export async function setFriendEmail(
   const at = ctx.clock.now();
   const value = email === null ? null : email.trim();
   return withTransaction(ctx.db.pool, async (client: pg.PoolClient) => {
-    const { rows } = await client.query(`SELECT email FROM friends WHERE tenant_id = $1 AND id = $2 FOR UPDATE`, [tenantId, friendId]);
+    const { rows } = await client.query<{ email: string | null }>(`SELECT email FROM friends WHERE tenant_id = $1 AND id = $2 FOR UPDATE`, [
+      tenantId,
+      friendId,
+    ]);
     if (!rows[0]) return false;
-    const old: string | null = rows[0].email;
+    const old = rows[0].email;
     if (old === value) return false;
     await client.query(
       `UPDATE friends SET email = $3, email_normalized = $4, email_acquired_at = $5, email_source = $6, updated_at = $5

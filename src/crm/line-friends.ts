@@ -24,7 +24,7 @@ export const fetchProfileJob = defineJob({
 });
 
 const handleFetchProfile: JobHandler<z.output<typeof profilePayload>> = async (p, ctx) => {
-  const { rows } = await ctx.db.pool.query(`SELECT line_user_id FROM friends WHERE tenant_id = $1 AND id = $2`, [p.tenantId, p.friendId]);
+  const { rows } = await ctx.db.pool.query<{ line_user_id: string }>(`SELECT line_user_id FROM friends WHERE tenant_id = $1 AND id = $2`, [p.tenantId, p.friendId]);
   if (!rows[0]) return;
   const { accessToken } = await tenantLineSecrets(ctx, p.tenantId);
   if (!accessToken) {

@@ -31,6 +31,17 @@ export interface Operator {
   email: string;
 }
 
+/** The operators columns an Operator is made of (bigint id as a number: src/db/index.ts). */
+interface OperatorRow {
+  id: number;
+  tenant_id: string;
+  email: string;
+}
+
+function toOperator(r: OperatorRow): Operator {
+  return { id: String(r.id), tenantId: r.tenant_id, email: r.email };
+}
+
 /** A hash of nothing, verified against when the email is unknown so both cases take the same time. */
 let dummyHash: Promise<string> | undefined;
 
@@ -58,13 +69,13 @@ export async function addOperator(
   const tenant = await getTenant(db, tenantId);
   if (!tenant) throw new AppError(Codes.NOT_FOUND, `No tenant ${tenantId}.`);
   const hash = await hashPassword(password);
-  const { rows } = await db.query(
+  const { rows } = await db.query<OperatorRow>(
     `INSERT INTO operators (tenant_id, email, email_normalized, password_hash) VALUES ($1, $2, $3, $4)
      ON CONFLICT (email_normalized) DO NOTHING RETURNING id, tenant_id, email`,
     [tenantId, email.trim(), normalizeEmail(email), hash],
   );
   if (!rows[0]) throw new AppError(Codes.CONFLICT, `An operator ${email.trim()} already exists.`);
-  return { id: String(rows[0].id), tenantId: rows[0].tenant_id, email: rows[0].email };
+  return toOperator(rows[0]);
 }
 
 export interface Session {
@@ -82,7 +93,7 @@ export function loginDelayMs(failures: number): number {
 
 /** Throws 429 RATE_LIMITED (details.retryAfterSeconds) while this (email, ip) or this ip must wait. */
 async function checkLoginThrottle(db: Queryable, email: string, ip: string, now: Date): Promise<void> {
-  const { rows } = await db.query(
+  const { rows } = await db.query<{ pair: number; last: Date | null; ip_recent: number; ip_oldest: Date | null }>(
     `SELECT (SELECT count(*)::int FROM login_failures WHERE email_normalized = $1 AND ip = $2 AND failed_at > $3) AS pair,
             (SELECT max(failed_at) FROM login_failures WHERE email_normalized = $1 AND ip = $2 AND failed_at > $3) AS last,
             (SELECT count(*)::int FROM login_failures WHERE ip = $2 AND failed_at > $4) AS ip_recent,
@@ -90,7 +101,7 @@ async function checkLoginThrottle(db: Queryable, email: string, ip: string, now:
                                          ORDER BY failed_at DESC LIMIT $5) f) AS ip_oldest`,
     [email, ip, new Date(now.getTime() - LOGIN_MEMORY_MS), new Date(now.getTime() - LOGIN_IP_WINDOW_MS), LOGIN_MAX_FAILURES_PER_IP],
   );
-  const r = rows[0] as { pair: number; last: Date | null; ip_recent: number; ip_oldest: Date | null };
+  const r = rows[0];
   let until = 0;
   if (r.last) until = r.last.getTime() + loginDelayMs(r.pair);
   if (r.ip_recent >= LOGIN_MAX_FAILURES_PER_IP && r.ip_oldest) until = Math.max(until, r.ip_oldest.getTime() + LOGIN_IP_WINDOW_MS);
@@ -116,12 +127,15 @@ export async function login(
   const now = ctx.clock.now();
   const email = normalizeEmail(input.email ?? '').slice(0, 254);
   await checkLoginThrottle(db, email, input.ip, now);
-  const { rows } = await db.query(`SELECT id, tenant_id, email, password_hash FROM operators WHERE email_normalized = $1`, [email]);
-  const op = rows[0];
+  const { rows } = await db.query<OperatorRow & { password_hash: string }>(
+    `SELECT id, tenant_id, email, password_hash FROM operators WHERE email_normalized = $1`,
+    [email],
+  );
+  const op = rows[0] as (typeof rows)[number] | undefined;
   const ok = op
     ? await verifyPassword(input.password ?? '', op.password_hash)
     : (await verifyPassword(input.password ?? '', await (dummyHash ??= hashPassword('dummy-password'))), false);
-  if (!ok) {
+  if (!ok || !op) {
     await db.query(`INSERT INTO login_failures (email_normalized, ip, failed_at) VALUES ($1, $2, $3)`, [email, input.ip, now]);
     // keep the table small: failures older than the delay's memory no longer count
     await db.query(`DELETE FROM login_failures WHERE failed_at < $1`, [new Date(now.getTime() - LOGIN_MEMORY_MS)]);
@@ -134,7 +148,7 @@ export async function login(
   await db.query(`UPDATE operators SET last_login_at = $2 WHERE id = $1`, [op.id, now]);
   await db.query(`DELETE FROM operator_sessions WHERE operator_id = $1 AND expires_at <= $2`, [op.id, now]);
   const session = await createSession(db, now, { id: String(op.id), tenantId: op.tenant_id });
-  return { operator: { id: String(op.id), tenantId: op.tenant_id, email: op.email }, session };
+  return { operator: toOperator(op), session };
 }
 
 async function createSession(db: Queryable, now: Date, op: { id: string; tenantId: string }): Promise<Session> {
@@ -154,7 +168,7 @@ export async function findSession(
   sessionId: string,
 ): Promise<{ operator: Operator; tenant: Tenant; csrfToken: string } | null> {
   if (!/^[A-Za-z0-9_-]{43}$/.test(sessionId)) return null;
-  const { rows } = await ctx.db.pool.query(
+  const { rows } = await ctx.db.pool.query<OperatorRow & { csrf_token: string }>(
     `SELECT s.csrf_token, o.id, o.tenant_id, o.email FROM operator_sessions s JOIN operators o ON o.id = s.operator_id
      WHERE s.id_hash = $1 AND s.expires_at > $2`,
     [hashToken(sessionId), ctx.clock.now()],
@@ -162,7 +176,7 @@ export async function findSession(
   if (!rows[0]) return null;
   const tenant = await getTenant(ctx.db.pool, rows[0].tenant_id);
   if (!tenant) return null;
-  return { operator: { id: String(rows[0].id), tenantId: rows[0].tenant_id, email: rows[0].email }, tenant, csrfToken: rows[0].csrf_token };
+  return { operator: toOperator(rows[0]), tenant, csrfToken: rows[0].csrf_token };
 }
 
 export async function deleteSession(db: Queryable, sessionId: string): Promise<void> {
@@ -182,7 +196,7 @@ export async function ensureFirstOperator(
 ): Promise<{ tenant: Tenant; email: string; password: string } | null> {
   return withTransaction(ctx.db.pool, async (client) => {
     await client.query(`SELECT pg_advisory_xact_lock(7424242003)`);
-    const { rows } = await client.query(`SELECT EXISTS (SELECT 1 FROM operators) AS any`);
+    const { rows } = await client.query<{ any: boolean }>(`SELECT EXISTS (SELECT 1 FROM operators) AS any`);
     if (rows[0].any) return null;
     const { tenant } = await createTenant(ctx, { name: FIRST_TENANT_NAME, plan: 'enterprise' }, client);
     const password = generatePassword();

@@ -69,7 +69,22 @@ function parseInput<T extends z.ZodType>(schema: T, input: unknown): z.output<T>
 const COLUMNS = `id, name, plan, options, notify_emails, line_channel_id, line_login_channel_id, liff_id,
   line_channel_secret_enc IS NOT NULL AS has_secret, line_access_token_enc IS NOT NULL AS has_token, created_at`;
 
-function toTenant(r: any): Tenant {
+/** What COLUMNS select; plan and options are CHECKed to these values by the table. */
+interface TenantRow {
+  id: string;
+  name: string;
+  plan: Plan;
+  options: TenantOption[];
+  notify_emails: string[];
+  line_channel_id: string | null;
+  line_login_channel_id: string | null;
+  liff_id: string | null;
+  has_secret: boolean;
+  has_token: boolean;
+  created_at: Date;
+}
+
+function toTenant(r: TenantRow): Tenant {
   return {
     id: r.id,
     name: r.name,
@@ -83,7 +98,7 @@ function toTenant(r: any): Tenant {
       hasChannelSecret: r.has_secret,
       hasAccessToken: r.has_token,
     },
-    createdAt: new Date(r.created_at).toISOString(),
+    createdAt: r.created_at.toISOString(),
   };
 }
 
@@ -103,7 +118,7 @@ export async function createTenant(
 ): Promise<{ tenant: Tenant; apiToken: string }> {
   const t = parseInput(tenantCreateSchema, input);
   const apiToken = generateApiToken();
-  const { rows } = await db.query(
+  const { rows } = await db.query<TenantRow>(
     `INSERT INTO tenants (name, plan, options, notify_emails, line_channel_id, line_channel_secret_enc, line_access_token_enc,
                           line_login_channel_id, liff_id, api_token_hash)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING ${COLUMNS}`,
@@ -144,14 +159,14 @@ export async function updateTenant(ctx: Pick<AppContext, 'db' | 'secrets' | 'clo
   set('updated_at', ctx.clock.now());
   if (!isUuid(id)) throw new AppError(Codes.NOT_FOUND, `No tenant ${id}.`);
   values.push(id);
-  const { rows } = await ctx.db.pool.query(`UPDATE tenants SET ${sets.join(', ')} WHERE id = $${values.length} RETURNING ${COLUMNS}`, values);
+  const { rows } = await ctx.db.pool.query<TenantRow>(`UPDATE tenants SET ${sets.join(', ')} WHERE id = $${values.length} RETURNING ${COLUMNS}`, values);
   if (!rows[0]) throw new AppError(Codes.NOT_FOUND, `No tenant ${id}.`);
   return toTenant(rows[0]);
 }
 
 export async function getTenant(db: Queryable, id: string): Promise<Tenant | null> {
   if (!isUuid(id)) return null;
-  const { rows } = await db.query(`SELECT ${COLUMNS} FROM tenants WHERE id = $1`, [id]);
+  const { rows } = await db.query<TenantRow>(`SELECT ${COLUMNS} FROM tenants WHERE id = $1`, [id]);
   return rows[0] ? toTenant(rows[0]) : null;
 }
 
@@ -161,7 +176,7 @@ export async function resolveTenant(db: Queryable, idOrName: string): Promise<Te
     const t = await getTenant(db, idOrName);
     if (t) return t;
   }
-  const { rows } = await db.query(`SELECT ${COLUMNS} FROM tenants WHERE name = $1 LIMIT 2`, [idOrName]);
+  const { rows } = await db.query<TenantRow>(`SELECT ${COLUMNS} FROM tenants WHERE name = $1 LIMIT 2`, [idOrName]);
   if (rows.length === 1) return toTenant(rows[0]);
   if (rows.length > 1) throw new AppError(Codes.CONFLICT, `Several tenants are named "${idOrName}"; give the tenant id instead.`);
   throw new AppError(Codes.NOT_FOUND, `No tenant ${idOrName}.`);
@@ -169,7 +184,7 @@ export async function resolveTenant(db: Queryable, idOrName: string): Promise<Te
 
 export async function findTenantByApiToken(db: Queryable, token: string): Promise<Tenant | null> {
   if (!/^kz_[A-Za-z0-9_-]{43}$/.test(token)) return null;
-  const { rows } = await db.query(`SELECT ${COLUMNS} FROM tenants WHERE api_token_hash = $1`, [hashToken(token)]);
+  const { rows } = await db.query<TenantRow>(`SELECT ${COLUMNS} FROM tenants WHERE api_token_hash = $1`, [hashToken(token)]);
   return rows[0] ? toTenant(rows[0]) : null;
 }
 
@@ -178,8 +193,11 @@ export async function tenantLineSecrets(
   ctx: Pick<AppContext, 'db' | 'secrets'>,
   tenantId: string,
 ): Promise<{ channelSecret: string | null; accessToken: string | null }> {
-  const { rows } = await ctx.db.pool.query(`SELECT line_channel_secret_enc, line_access_token_enc FROM tenants WHERE id = $1`, [tenantId]);
-  const r = rows[0];
+  const { rows } = await ctx.db.pool.query<{ line_channel_secret_enc: string | null; line_access_token_enc: string | null }>(
+    `SELECT line_channel_secret_enc, line_access_token_enc FROM tenants WHERE id = $1`,
+    [tenantId],
+  );
+  const r = rows[0] as (typeof rows)[number] | undefined;
   return {
     channelSecret: r?.line_channel_secret_enc ? ctx.secrets.decrypt(r.line_channel_secret_enc) : null,
     accessToken: r?.line_access_token_enc ? ctx.secrets.decrypt(r.line_access_token_enc) : null,

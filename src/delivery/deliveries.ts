@@ -25,7 +25,7 @@ import { parseId } from '../crm/friends.js';
 import { DeliveryCodes } from './codes.js';
 import { validateMessages } from './messages.js';
 import { calendarDate } from '../time.js';
-import { compileSegment, typedConditions, type Segment } from './segments.js';
+import { compileSegment, toSegment, typedConditions, type SegmentRow } from './segments.js';
 
 export type DeliveryStatus = 'queued' | 'sending' | 'sent' | 'failed' | 'canceled';
 
@@ -59,22 +59,51 @@ export const deliverySettings = {
   pastToleranceMs: 60_000,
 };
 
-const iso = (d: Date | null) => (d ? new Date(d).toISOString() : null);
+const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
-function toDelivery(r: any): Delivery {
+/** What SELECT (below) returns: a deliveries row and its segment's name. status is CHECKed to the five DeliveryStatuses. */
+interface DeliveryRow {
+  id: string;
+  tenant_id: string;
+  segment_id: number;
+  segment_name: string;
+  /** jsonb, read through storedMessages. */
+  messages: unknown;
+  scheduled_at: Date | null;
+  status: DeliveryStatus;
+  targets: number;
+  sent: number;
+  failed: number;
+  error_code: string | null;
+  error_message: string | null;
+  attempts: number;
+  created_at: Date;
+  updated_at: Date;
+  started_at: Date | null;
+  finished_at: Date | null;
+  canceled_at: Date | null;
+}
+
+/** What createDelivery stores: the messages validateMessages accepted (LINE message objects, each with its type). */
+const storedMessages = z.array(z.looseObject({ type: z.string() }));
+
+function toDelivery(r: DeliveryRow): Delivery {
+  const messages = storedMessages.safeParse(r.messages);
+  if (!messages.success) throw new Error(`Delivery ${r.id} has messages Kizuna did not write: ${z.prettifyError(messages.error)}`);
   return {
     id: r.id,
     tenantId: r.tenant_id,
     segmentId: r.segment_id,
     segmentName: r.segment_name,
-    messages: r.messages,
+    messages: messages.data,
     scheduledAt: iso(r.scheduled_at),
     status: r.status,
     targets: r.targets,
     sent: r.sent,
     failed: r.failed,
-    error: r.error_code ? { code: r.error_code, message: r.error_message } : null,
-    createdAt: iso(r.created_at)!,
+    // every write of error_code writes error_message with it
+    error: r.error_code ? { code: r.error_code, message: r.error_message ?? '' } : null,
+    createdAt: r.created_at.toISOString(),
     startedAt: iso(r.started_at),
     finishedAt: iso(r.finished_at),
     canceledAt: iso(r.canceled_at),
@@ -105,13 +134,13 @@ const SELECT = `SELECT d.*, s.name AS segment_name FROM deliveries d JOIN segmen
 
 export async function getDelivery(db: Queryable, tenantId: string, id: string): Promise<Delivery | null> {
   if (!isUuid(id)) return null;
-  const { rows } = await db.query(`${SELECT} WHERE d.tenant_id = $1 AND d.id = $2`, [tenantId, id]);
+  const { rows } = await db.query<DeliveryRow>(`${SELECT} WHERE d.tenant_id = $1 AND d.id = $2`, [tenantId, id]);
   return rows[0] ? toDelivery(rows[0]) : null;
 }
 
 /** Newest first; optionally one segment's. */
 export async function listDeliveries(db: Queryable, tenantId: string, opts: { segmentId?: number; limit?: number } = {}): Promise<Delivery[]> {
-  const { rows } = await db.query(
+  const { rows } = await db.query<DeliveryRow>(
     `${SELECT} WHERE d.tenant_id = $1 AND ($2::bigint IS NULL OR d.segment_id = $2) ORDER BY d.created_at DESC, d.id LIMIT $3`,
     [tenantId, opts.segmentId ?? null, Math.min(Math.max(opts.limit ?? 50, 1), 200)],
   );
@@ -192,7 +221,7 @@ export async function createDelivery(ctx: Pick<AppContext, 'db' | 'boss' | 'cloc
     const seg =
       segmentId === null
         ? { rows: [] }
-        : await client.query(`SELECT id FROM segments WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL FOR SHARE`, [tenantId, segmentId]);
+        : await client.query<{ id: number }>(`SELECT id FROM segments WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL FOR SHARE`, [tenantId, segmentId]);
     if (!seg.rows[0]) throw new AppError(Codes.NOT_FOUND, `No segment ${String(body.segmentId)}.`);
     const { accessToken } = await tenantLineSecrets(ctx, tenantId);
     if (!accessToken) {
@@ -261,7 +290,7 @@ export async function executeDelivery(ctx: AppContext, deliveryId: string, opts:
   const lock = await ctx.db.pool.connect();
   let locked = false;
   try {
-    locked = (await lock.query(`SELECT pg_try_advisory_lock($1, hashtext($2)) AS ok`, [LOCK_NAMESPACE, deliveryId])).rows[0].ok;
+    locked = (await lock.query<{ ok: boolean }>(`SELECT pg_try_advisory_lock($1, hashtext($2)) AS ok`, [LOCK_NAMESPACE, deliveryId])).rows[0].ok;
     if (!locked) throw new AppError(DeliveryCodes.DELIVERY_BUSY, `Delivery ${deliveryId} is being sent by another worker.`);
     return await execute(ctx, deliveryId, opts);
   } finally {
@@ -271,7 +300,7 @@ export async function executeDelivery(ctx: AppContext, deliveryId: string, opts:
 }
 
 async function current(ctx: AppContext, id: string): Promise<Delivery | null> {
-  const { rows } = await ctx.db.pool.query(`${SELECT} WHERE d.id = $1`, [id]);
+  const { rows } = await ctx.db.pool.query<DeliveryRow>(`${SELECT} WHERE d.id = $1`, [id]);
   return rows[0] ? toDelivery(rows[0]) : null;
 }
 
@@ -298,15 +327,15 @@ async function execute(ctx: AppContext, deliveryId: string, opts: ExecuteDeliver
 
   const api = new MessagingApi({ origin: ctx.config.LINE_API_ORIGIN, channelAccessToken: accessToken, log, maxRetries: 2, ...opts.client });
   for (;;) {
-    const { rows } = await ctx.db.pool.query(
+    const { rows } = await ctx.db.pool.query<{ batch_no: number; line_user_ids: string[]; recipients: number; attempted_at: Date | null }>(
       `SELECT batch_no, line_user_ids, recipients, attempted_at FROM delivery_batches
        WHERE delivery_id = $1 AND status = 'pending' ORDER BY batch_no LIMIT 1`,
       [deliveryId],
     );
-    const batch = rows[0];
+    const batch = rows[0] as (typeof rows)[number] | undefined;
     if (!batch) break;
     const at = ctx.clock.now();
-    if (batch.attempted_at && at.getTime() - new Date(batch.attempted_at).getTime() > deliverySettings.retryKeyTrustMs) {
+    if (batch.attempted_at && at.getTime() - batch.attempted_at.getTime() > deliverySettings.retryKeyTrustMs) {
       log.warn({ batch: batch.batch_no }, 'batch handed to LINE too long ago to be retried safely; counted as failed');
       await settleBatch(ctx, deliveryId, batch.batch_no, 'failed', {
         code: DeliveryCodes.DELIVERY_OUTCOME_UNKNOWN,
@@ -342,7 +371,7 @@ async function execute(ctx: AppContext, deliveryId: string, opts: ExecuteDeliver
     const accepted = result.batches[0];
     await settleBatch(ctx, deliveryId, batch.batch_no, 'sent', { requestId: accepted?.requestId ?? null, duplicate: accepted?.duplicate ?? false });
   }
-  const { rows } = await ctx.db.pool.query(
+  const { rows } = await ctx.db.pool.query<{ sent: number; failed: number }>(
     `UPDATE deliveries SET status = CASE WHEN failed > 0 THEN 'failed' ELSE 'sent' END, finished_at = $2, updated_at = $2,
         error_code = CASE WHEN failed > 0 THEN error_code END, error_message = CASE WHEN failed > 0 THEN error_message END
      WHERE id = $1 AND status = 'sending' RETURNING sent, failed`,
@@ -365,10 +394,10 @@ function lineMessage(e: AppError): string {
 async function fixAudience(ctx: AppContext, d: Delivery): Promise<{ targets: number } | null> {
   const now = ctx.clock.now();
   return withTransaction(ctx.db.pool, async (client) => {
-    const { rows: st } = await client.query(`SELECT status FROM deliveries WHERE id = $1 FOR UPDATE`, [d.id]);
+    const { rows: st } = await client.query<{ status: DeliveryStatus }>(`SELECT status FROM deliveries WHERE id = $1 FOR UPDATE`, [d.id]);
     if (st[0]?.status !== 'queued') return null;
-    const { rows: segs } = await client.query(`SELECT * FROM segments WHERE id = $1 AND tenant_id = $2`, [d.segmentId, d.tenantId]);
-    const seg = segs[0];
+    const { rows: segs } = await client.query<SegmentRow>(`SELECT * FROM segments WHERE id = $1 AND tenant_id = $2`, [d.segmentId, d.tenantId]);
+    const seg = segs[0] as SegmentRow | undefined;
     const fail = async (code: string, message: string) => {
       await client.query(
         `UPDATE deliveries SET status = 'failed', error_code = $2, error_message = $3, started_at = $4, finished_at = $4, updated_at = $4,
@@ -378,7 +407,7 @@ async function fixAudience(ctx: AppContext, d: Delivery): Promise<{ targets: num
       return null;
     };
     if (!seg || seg.deleted_at) return await fail(DeliveryCodes.SEGMENT_DELETED, 'The segment was deleted before the delivery started.');
-    const segment: Segment = { id: seg.id, tenantId: seg.tenant_id, name: seg.name, match: seg.match, conditions: seg.conditions, createdAt: '' };
+    const segment = toSegment(seg);
     let typed;
     try {
       typed = await typedConditions(client, segment);
@@ -389,7 +418,7 @@ async function fixAudience(ctx: AppContext, d: Delivery): Promise<{ targets: num
     const c = compileSegment(d.tenantId, segment.match, typed.conditions, calendarDate(now));
     const n = c.params.length;
     // Active friends with a well-formed LINE user id (LINE refuses a whole multicast for one bad id), in friend id order.
-    const { rows } = await client.query(
+    const { rows } = await client.query<{ targets: number }>(
       `WITH audience AS (
          SELECT f.id, f.line_user_id, row_number() OVER (ORDER BY f.id) - 1 AS i
          FROM friends f
@@ -403,7 +432,7 @@ async function fixAudience(ctx: AppContext, d: Delivery): Promise<{ targets: num
        SELECT coalesce(sum(recipients), 0)::int AS targets FROM batches`,
       [...c.params, d.id, deliverySettings.batchSize],
     );
-    const targets: number = rows[0].targets;
+    const targets = rows[0].targets;
     await client.query(
       `UPDATE deliveries SET status = 'sending', targets = $2, started_at = $3, updated_at = $3, attempts = attempts + 1 WHERE id = $1`,
       [d.id, targets, now],
@@ -422,7 +451,7 @@ async function settleBatch(
 ): Promise<void> {
   const now = ctx.clock.now();
   await withTransaction(ctx.db.pool, async (client) => {
-    const { rows } = await client.query(
+    const { rows } = await client.query<{ recipients: number }>(
       `UPDATE delivery_batches SET status = $3, request_id = $4, duplicate = $5, error_code = $6, done_at = $7
        WHERE delivery_id = $1 AND batch_no = $2 AND status = 'pending' RETURNING recipients`,
       [deliveryId, batchNo, status, info.requestId ?? null, info.duplicate ?? null, info.code ?? null, now],
@@ -442,7 +471,7 @@ async function settleBatch(
 async function failRemaining(ctx: AppContext, deliveryId: string, code: string, message: string): Promise<void> {
   const now = ctx.clock.now();
   await withTransaction(ctx.db.pool, async (client) => {
-    const { rows } = await client.query(
+    const { rows } = await client.query<{ recipients: number }>(
       `UPDATE delivery_batches SET status = 'failed', error_code = $2, done_at = $3 WHERE delivery_id = $1 AND status = 'pending' RETURNING recipients`,
       [deliveryId, code, now],
     );

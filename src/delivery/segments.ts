@@ -17,6 +17,7 @@
 //
 // The conditions compile to one parameterised SQL statement over custom_values, written so each condition is a range or
 // equality scan of one field in the partial indexes of 003_crm.sql (see compileSegment). Why: ARCHITECTURE.md "Segments".
+import { z } from 'zod';
 import type { AppContext } from '../context.js';
 import { withTransaction, type Queryable } from '../db/index.js';
 import { AppError, Codes } from '../errors.js';
@@ -76,14 +77,34 @@ export function segmentJson(s: Segment) {
   };
 }
 
-function toSegment(r: any): Segment {
+/** A segments row (`SELECT *`); match is CHECKed to all | any, conditions is jsonb, read through storedConditions. */
+export interface SegmentRow {
+  id: number;
+  tenant_id: string;
+  name: string;
+  match: 'all' | 'any';
+  conditions: unknown;
+  created_at: Date;
+  deleted_at: Date | null;
+}
+
+/** What createSegment stores: the conditions parseSegmentInput returned. */
+const storedConditions = z.array(
+  z.object({ fieldId: z.number(), op: z.enum(OPS), value: z.union([z.string(), z.number(), z.null()]) }),
+);
+
+export function toSegment(r: SegmentRow): Segment {
+  const conditions = storedConditions.safeParse(r.conditions);
+  if (!conditions.success) {
+    throw new Error(`Segment ${r.id} has conditions Kizuna did not write: ${z.prettifyError(conditions.error)}`);
+  }
   return {
     id: r.id,
     tenantId: r.tenant_id,
     name: r.name,
     match: r.match,
-    conditions: r.conditions,
-    createdAt: new Date(r.created_at).toISOString(),
+    conditions: conditions.data,
+    createdAt: r.created_at.toISOString(),
   };
 }
 
@@ -96,12 +117,12 @@ const invalid = (index: number, message: string, details: Record<string, unknown
 /** The tenant's fields by id (only the ones asked for; another tenant's field ids are simply absent). */
 export async function loadFields(db: Queryable, tenantId: string, ids: number[]): Promise<Map<number, SegmentField>> {
   if (!ids.length) return new Map();
-  const { rows } = await db.query(
+  const { rows } = await db.query<SegmentField>(
     `SELECT f.id, f.name, f.type, c.name AS category FROM custom_fields f JOIN custom_categories c ON c.id = f.category_id
      WHERE f.tenant_id = $1 AND f.id = ANY($2::bigint[])`,
     [tenantId, ids],
   );
-  return new Map(rows.map((r) => [r.id as number, { id: r.id, name: r.name, type: r.type, category: r.category }]));
+  return new Map(rows.map((r) => [r.id, { id: r.id, name: r.name, type: r.type, category: r.category }]));
 }
 
 const numberRe = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
@@ -195,7 +216,7 @@ export async function parseSegmentInput(db: Queryable, tenantId: string, raw: un
 
 export async function createSegment(ctx: Pick<AppContext, 'db' | 'clock'>, tenantId: string, raw: unknown): Promise<Segment> {
   const input = await parseSegmentInput(ctx.db.pool, tenantId, raw);
-  const { rows } = await ctx.db.pool.query(
+  const { rows } = await ctx.db.pool.query<SegmentRow>(
     `INSERT INTO segments (tenant_id, name, match, conditions, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING *`,
     [tenantId, input.name, input.match, JSON.stringify(input.conditions), ctx.clock.now()],
   );
@@ -206,7 +227,7 @@ export async function createSegment(ctx: Pick<AppContext, 'db' | 'clock'>, tenan
 export async function getSegment(db: Queryable, tenantId: string, id: number | string): Promise<Segment | null> {
   const n = parseId(id);
   if (n === null) return null;
-  const { rows } = await db.query(`SELECT * FROM segments WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL`, [tenantId, n]);
+  const { rows } = await db.query<SegmentRow>(`SELECT * FROM segments WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL`, [tenantId, n]);
   return rows[0] ? toSegment(rows[0]) : null;
 }
 
@@ -218,7 +239,7 @@ export async function requireSegment(db: Queryable, tenantId: string, id: number
 
 /** Newest first. */
 export async function listSegments(db: Queryable, tenantId: string, limit = 100): Promise<Segment[]> {
-  const { rows } = await db.query(`SELECT * FROM segments WHERE tenant_id = $1 AND deleted_at IS NULL ORDER BY id DESC LIMIT $2`, [
+  const { rows } = await db.query<SegmentRow>(`SELECT * FROM segments WHERE tenant_id = $1 AND deleted_at IS NULL ORDER BY id DESC LIMIT $2`, [
     tenantId,
     limit,
   ]);
@@ -235,9 +256,9 @@ export async function deleteSegment(ctx: Pick<AppContext, 'db' | 'clock'>, tenan
   await withTransaction(ctx.db.pool, async (client) => {
     const { rows } = n === null
       ? { rows: [] }
-      : await client.query(`SELECT id FROM segments WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL FOR UPDATE`, [tenantId, n]);
+      : await client.query<{ id: number }>(`SELECT id FROM segments WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL FOR UPDATE`, [tenantId, n]);
     if (!rows[0]) throw new AppError(Codes.NOT_FOUND, `No segment ${id}.`);
-    const busy = await client.query(`SELECT count(*)::int AS n FROM deliveries WHERE segment_id = $1 AND status IN ('queued', 'sending')`, [n]);
+    const busy = await client.query<{ n: number }>(`SELECT count(*)::int AS n FROM deliveries WHERE segment_id = $1 AND status IN ('queued', 'sending')`, [n]);
     if (busy.rows[0].n > 0) {
       throw new AppError(
         DeliveryCodes.SEGMENT_IN_USE,
@@ -399,32 +420,32 @@ export async function countSegment(ctx: Pick<AppContext, 'db' | 'clock'>, segmen
   const fieldIds = [...new Set(conditions.map((x) => x.fieldId))];
   const [counted, blocked, written] = await Promise.all([
     // the tenant parameter is not always needed by the segment's own SQL; naming it keeps its type known
-    ctx.db.pool.query(`SELECT count(*)::int AS n FROM (${c.sql}) s WHERE ${c.tenantParam} IS NOT NULL`, c.params),
-    ctx.db.pool.query(
+    ctx.db.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM (${c.sql}) s WHERE ${c.tenantParam} IS NOT NULL`, c.params),
+    ctx.db.pool.query<{ n: number }>(
       `SELECT count(*)::int AS n FROM friends b WHERE b.tenant_id = ${c.tenantParam} AND b.status = 'blocked' AND b.id IN (${c.sql})`,
       c.params,
     ),
-    ctx.db.pool.query(
+    ctx.db.pool.query<{ at: Date | null }>(
       `SELECT max(w.at) AS at FROM unnest($1::bigint[]) AS f(id)
        CROSS JOIN LATERAL (SELECT updated_at AS at FROM custom_values WHERE field_id = f.id ORDER BY updated_at DESC LIMIT 1) w`,
       [fieldIds],
     ),
   ]);
-  const at: Date | null = written.rows[0]?.at ?? null;
-  const count: number = counted.rows[0].n;
-  return { count, activeCount: Math.max(0, count - blocked.rows[0].n), dataAsOf: (at ? new Date(at) : now).toISOString() };
+  const at = written.rows[0]?.at ?? null;
+  const count = counted.rows[0].n;
+  return { count, activeCount: Math.max(0, count - blocked.rows[0].n), dataAsOf: (at ?? now).toISOString() };
 }
 
 /** The ids of the segment's friends now (blocked ones too), ascending. For previews and checks; deliveries stream theirs in SQL. */
 export async function segmentFriendIds(ctx: Pick<AppContext, 'db' | 'clock'>, segment: Segment, opts: { activeOnly?: boolean } = {}): Promise<number[]> {
   const { conditions } = await typedConditions(ctx.db.pool, segment);
   const c = compileSegment(segment.tenantId, segment.match, conditions, calendarDate(ctx.clock.now()));
-  const { rows } = await ctx.db.pool.query(
+  const { rows } = await ctx.db.pool.query<{ id: number }>(
     `SELECT f.id FROM friends f WHERE f.tenant_id = ${c.tenantParam} ${opts.activeOnly ? `AND f.status = 'active'` : ''} AND f.id IN (${c.sql})
      ORDER BY f.id`,
     c.params,
   );
-  return rows.map((r) => r.id as number);
+  return rows.map((r) => r.id);
 }
 
 /** Human-readable conditions (Japanese), for the admin UI. */

@@ -14,8 +14,54 @@ import { webhookDrainJob } from '../sync/realtime.js';
 import { deliveryJob } from '../delivery/deliveries.js';
 import { retentionJob } from '../ops/retention.js';
 
+/**
+ * A job as the runtime holds it, whatever its payload: the queue to create, and a worker that checks each payload with the
+ * job's own schema before its handler sees it. (A list of JobDefinition<T> for different T has no common type: T is both what
+ * the schema gives and what the handler takes.)
+ */
+interface KnownJob {
+  name: string;
+  queue?: Omit<PgBoss.Queue, 'name'>;
+  /** Loads the handler; the function returned runs one fetched job. */
+  worker(ctx: AppContext): Promise<(job: PgBoss.JobWithMetadata<unknown>) => Promise<void>>;
+}
+
+function known<T>(def: JobDefinition<T>): KnownJob {
+  return {
+    name: def.name,
+    queue: def.queue,
+    async worker(ctx) {
+      const handler = await def.handler();
+      return async (job) => {
+        const log = ctx.log.child({ job: def.name, jobId: job.id });
+        const parsed = def.schema.safeParse(job.data);
+        if (!parsed.success) {
+          log.error({ issues: parsed.error.issues }, 'job payload does not match its schema; failing it without retry');
+          await ctx.boss.fail(def.name, job.id, { message: 'invalid payload' });
+          return;
+        }
+        try {
+          await handler(parsed.data, { ...ctx, log, jobId: job.id, retryCount: job.retryCount });
+        } catch (e) {
+          log.warn({ err: { message: (e as Error).message, code: (e as { code?: string }).code } }, 'job failed');
+          throw e;
+        }
+      };
+    },
+  };
+}
+
 /** Every job Kizuna knows. Domains append theirs here. */
-export const jobs: JobDefinition<any>[] = [sendMailJob, friendEmailChangedJob, fetchProfileJob, syncRunJob, syncTickJob, webhookDrainJob, deliveryJob, retentionJob];
+const jobs: KnownJob[] = [
+  known(sendMailJob),
+  known(friendEmailChangedJob),
+  known(fetchProfileJob),
+  known(syncRunJob),
+  known(syncTickJob),
+  known(webhookDrainJob),
+  known(deliveryJob),
+  known(retentionJob),
+];
 
 const QUEUE_LOCK_KEY = 7_424_242_002; // any constant shared by every Kizuna process
 
@@ -78,23 +124,10 @@ export async function startBoss(opts: BossOptions): Promise<PgBoss> {
 /** Starts handlers for every job; returns when they are polling. */
 export async function startWorkers(ctx: AppContext, pollingIntervalSeconds: number, concurrency: number): Promise<void> {
   for (const def of jobs) {
-    const handler = await def.handler();
+    const run = await def.worker(ctx);
     for (let i = 0; i < concurrency; i++) {
       await ctx.boss.work(def.name, { pollingIntervalSeconds, batchSize: 1, includeMetadata: true }, async ([job]) => {
-        if (!job) return;
-        const log = ctx.log.child({ job: def.name, jobId: job.id });
-        const parsed = def.schema.safeParse(job.data);
-        if (!parsed.success) {
-          log.error({ issues: parsed.error.issues }, 'job payload does not match its schema; failing it without retry');
-          await ctx.boss.fail(def.name, job.id, { message: 'invalid payload' });
-          return;
-        }
-        try {
-          await handler(parsed.data, { ...ctx, log, jobId: job.id, retryCount: job.retryCount });
-        } catch (e) {
-          log.warn({ err: { message: (e as Error).message, code: (e as { code?: string }).code } }, 'job failed');
-          throw e;
-        }
+        if (job) await run(job);
       });
     }
   }

@@ -25,9 +25,9 @@ function dbGauge(
     labelNames: opts.labels,
     registers: [registry],
     async collect() {
-      const { rows } = await ctx.db.pool.query(opts.sql);
+      const { rows } = await ctx.db.pool.query<Row>(opts.sql);
       this.reset();
-      for (const r of rows as Row[]) this.set(Object.fromEntries(opts.labels.map((l) => [l, String(r[l] ?? '')])), opts.value(r));
+      for (const r of rows) this.set(Object.fromEntries(opts.labels.map((l) => [l, String(r[l] ?? '')])), opts.value(r));
     },
   });
 }
@@ -62,7 +62,7 @@ export function createMetrics(ctx: Pick<AppContext, 'db'>): Metrics {
     buckets: DURATION_BUCKETS,
     registers: [registry],
     async collect() {
-      const { rows } = await ctx.db.pool.query(
+      const { rows } = await ctx.db.pool.query<{ mode: string; status: string; s: number }>(
         `SELECT mode, status, extract(epoch FROM finished_at - started_at)::float8 AS s FROM sync_runs
          WHERE finished_at IS NOT NULL AND started_at IS NOT NULL`,
       );

@@ -74,6 +74,6 @@ export async function verifySecretKey(db: Queryable, box: SecretBox): Promise<vo
     `INSERT INTO kizuna_settings (key, value) VALUES ('secret_key_check', $1) ON CONFLICT (key) DO NOTHING`,
     [box.encrypt(CHECK_PLAINTEXT)],
   );
-  const { rows } = await db.query(`SELECT value FROM kizuna_settings WHERE key = 'secret_key_check'`);
+  const { rows } = await db.query<{ value: string }>(`SELECT value FROM kizuna_settings WHERE key = 'secret_key_check'`);
   if (box.decrypt(rows[0].value) !== CHECK_PLAINTEXT) throw new SecretKeyMismatchError(box.source);
 }

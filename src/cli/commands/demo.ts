@@ -31,7 +31,7 @@ export function register(program: Command): void {
       // Set up once (a later `kizuna demo` finds the tenant and reuses it).
       const setup = await admin('demo', { config });
       try {
-        const { rows } = await setup.ctx.db.pool.query(`SELECT id FROM tenants WHERE name = $1`, [DEMO_TENANT]);
+        const { rows } = await setup.ctx.db.pool.query<{ id: string }>(`SELECT id FROM tenants WHERE name = $1`, [DEMO_TENANT]);
         if (!rows[0]) {
           const { tenant } = await createTenant(setup.ctx, { name: DEMO_TENANT, plan: 'enterprise', options: ['shopify'], notifyEmails: ['ops@demo.kizuna.local'] });
           await addOperator(setup.ctx.db.pool, tenant.id, DEMO_EMAIL, DEMO_PASSWORD);
@@ -57,7 +57,7 @@ export function register(program: Command): void {
 
       const running = await serve({ config });
       process.on('exit', () => void fake.close());
-      const { rows } = await running.ctx.db.pool.query(`SELECT id FROM tenants WHERE name = $1`, [DEMO_TENANT]);
+      const { rows } = await running.ctx.db.pool.query<{ id: string }>(`SELECT id FROM tenants WHERE name = $1`, [DEMO_TENANT]);
       const tenant = (await import('../../crm/tenants.js').then((m) => m.getTenant(running.ctx.db.pool, rows[0].id)))!;
       await issueCredentials(running.ctx, tenant, { storeDomain: shop.domain, accessToken: shop.credentials().accessToken });
       await linkIntegration(running.ctx, tenant, (c, id) => requestRun(c, id, { mode: 'full', trigger: 'link' }));

@@ -280,7 +280,7 @@ export class BulkRunner {
     op.status = status;
     op.errorCode = errorCode;
     op.completedAt = this.shop.now();
-    this.shop.webhooks.emit('bulk_operations/finish', {
+    void this.shop.webhooks.emit('bulk_operations/finish', {
       admin_graphql_api_id: gid('BulkOperation', op.id),
       completed_at: this.shop.localTime(op.completedAt),
       created_at: this.shop.localTime(op.createdAt),

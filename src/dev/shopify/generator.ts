@@ -145,7 +145,7 @@ const NOTES = [
   '<b>重要</b>: 配送は午前中指定',
   'Prefers <i>English</i> communication. 英語対応希望',
   '住所変更あり\r\n旧住所には送らないこと',
-  'アレルギー: 小麦 🌾 / \"えび\" & かに',
+  'アレルギー: 小麦 🌾 / "えび" & かに',
   '😀😀😀 とても良いお客様 <script>alert(1)</script>',
 ];
 const EMAIL_DOMAINS = ['example.com', 'example.jp', 'example.co.jp', 'example.ne.jp', 'mail.example.org', 'EXAMPLE.NET'];

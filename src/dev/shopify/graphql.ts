@@ -141,7 +141,7 @@ const fieldInfo = new WeakMap<object, Map<string, FieldInfo>>();
 
 function infoFor(parentType: GraphQLObjectType, fieldName: string, returnType: Parameters<typeof requiredScopes>[2]): FieldInfo {
   let fields = fieldInfo.get(parentType);
-  if (!fields) fieldInfo.set(parentType, (fields = new Map()));
+  if (!fields) fieldInfo.set(parentType, (fields = new Map<string, FieldInfo>()));
   let info = fields.get(fieldName);
   if (!info) {
     info = { needs: requiredScopes(parentType.name, fieldName, returnType), abstract: isAbstractType(getNamedType(returnType)) };
@@ -407,7 +407,7 @@ function queryRoot(shop: FakeShop) {
         if (field === 'operation_type') return value === 'QUERY';
         return true;
       };
-      let ops = shop.bulk.list().filter((o) => !groups.length || groups.some((g) => g.every((t) => matches(o, t))));
+      const ops = shop.bulk.list().filter((o) => !groups.length || groups.some((g) => g.every((t) => matches(o, t))));
       const key = args.sortKey === 'COMPLETED_AT' ? (o: BulkOperation) => o.completedAt ?? Infinity : (o: BulkOperation) => o.createdAt;
       ops.sort((a, b) => key(a) - key(b) || a.id - b.id);
       return connection(listPage(ops, args), bulkOperationView);

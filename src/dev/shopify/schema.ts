@@ -32,6 +32,12 @@ interface ScopeItem {
   offlineScopes: string[];
 }
 
+/** The vendored file (schema/README.md): an introspection answer, which buildClientSchema refuses when it has no __schema. */
+interface SavedSchema {
+  data: IntrospectionQuery;
+  offline_scopes?: { items: ScopeItem[] };
+}
+
 export interface AdminSchema {
   schema: GraphQLSchema;
   /** `Type.field` → scopes of which any one grants access. */
@@ -45,9 +51,9 @@ let loaded: AdminSchema | undefined;
 export function adminSchema(): AdminSchema {
   if (loaded) return loaded;
   const file = schemaFile();
-  let raw: { data: IntrospectionQuery; offline_scopes?: { items: ScopeItem[] } };
+  let raw: SavedSchema;
   try {
-    raw = JSON.parse(gunzipSync(readFileSync(file)).toString('utf8'));
+    raw = JSON.parse(gunzipSync(readFileSync(file)).toString('utf8')) as SavedSchema;
   } catch (err) {
     throw new Error(`fake Shopify: cannot load the Admin API schema from ${file} (set KIZUNA_SHOPIFY_SCHEMA): ${(err as Error).message}`);
   }

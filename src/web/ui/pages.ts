@@ -3,7 +3,7 @@ import type { FastifyRequest } from 'fastify';
 import { formatDateTime } from '../../time.js';
 import type { CustomCategory, FriendCustomDatum } from '../../crm/custom-data.js';
 import type { Friend } from '../../crm/friends.js';
-import { html, raw, type Html } from './html.js';
+import { html, type Html } from './html.js';
 import { csrfField, page } from './layout.js';
 import { noticeBanner } from './notice.js';
 
