@@ -12,6 +12,7 @@ import { normalizeStoreDomain } from './domain.js';
 import { ShopifyCodes, ShopifyError } from './errors.js';
 import { SHOPIFY_CATEGORY_NAME, SHOPIFY_FIELDS } from './fields.js';
 import { SHOP_CHECK, WEBHOOK_CREATE, WEBHOOK_DELETE, WEBHOOK_LIST, WEBHOOK_TOPICS } from './queries.js';
+import { cancelQueuedRuns } from '../sync/run-store.js';
 
 export const SHOPIFY_CATEGORY_KEY = 'shopify';
 
@@ -72,6 +73,58 @@ function toIntegration(r: any): Integration {
 export async function getIntegration(db: Queryable, tenantId: string): Promise<Integration | null> {
   const { rows } = await db.query(`SELECT * FROM shopify_integrations WHERE tenant_id = $1`, [tenantId]);
   return rows[0] ? toIntegration(rows[0]) : null;
+}
+
+/** The integration's status alone (read before every batch of a run: 連携を解除 stops it). */
+export async function integrationStatus(db: Queryable, tenantId: string): Promise<Integration['status'] | null> {
+  const { rows } = await db.query(`SELECT status FROM shopify_integrations WHERE tenant_id = $1`, [tenantId]);
+  return rows[0]?.status ?? null;
+}
+
+/** Every linked integration, for the nightly schedule. */
+export async function linkedIntegrations(db: Queryable): Promise<{ tenantId: string; linkedAt: Date | null }[]> {
+  const { rows } = await db.query(`SELECT tenant_id, linked_at FROM shopify_integrations WHERE status = 'linked'`);
+  return rows.map((r) => ({ tenantId: r.tenant_id, linkedAt: r.linked_at }));
+}
+
+/** read_orders was taken away after 発行: from now on (runs and webhooks) 最終注文ID comes from REST. */
+export async function setLastOrderSourceRest(db: Queryable, tenantId: string): Promise<void> {
+  await db.query(`UPDATE shopify_integrations SET last_order_source = 'rest' WHERE tenant_id = $1`, [tenantId]);
+}
+
+/** Moves the cursor of incremental runs forward to `to` (never back; null leaves it). */
+export async function advanceCursor(db: Queryable, tenantId: string, to: Date | null): Promise<void> {
+  await db.query(`UPDATE shopify_integrations SET sync_cursor = greatest(sync_cursor, $2::timestamptz) WHERE tenant_id = $1`, [tenantId, to]);
+}
+
+// ------------------------------------------------------------------------------------------------ webhook verification
+
+export interface WebhookTarget {
+  status: string;
+  secret: string | null;
+  shop: string;
+}
+
+/** Secrets per tenant for a few seconds: a burst of deliveries costs one SELECT and one decryption, not one per request. */
+const targets = new Map<string, { at: number; target: WebhookTarget | null }>();
+const TARGET_CACHE_MS = 5_000;
+
+/** What a webhook delivery for the tenant is checked against: the integration's status, shop and webhook secret. */
+export async function webhookTarget(ctx: Pick<AppContext, 'db' | 'secrets'>, tenantId: string): Promise<WebhookTarget | null> {
+  const hit = targets.get(tenantId);
+  if (hit && Date.now() - hit.at < TARGET_CACHE_MS) return hit.target;
+  const { rows } = await ctx.db.pool.query(
+    `SELECT status, store_domain, webhook_secret_enc FROM shopify_integrations WHERE tenant_id = $1`,
+    [tenantId],
+  );
+  const r = rows[0];
+  const target = r ? { status: r.status, shop: r.store_domain, secret: r.webhook_secret_enc ? ctx.secrets.decrypt(r.webhook_secret_enc) : null } : null;
+  targets.set(tenantId, { at: Date.now(), target });
+  return target;
+}
+
+export function forgetWebhookTarget(tenantId: string): void {
+  targets.delete(tenantId);
 }
 
 // ------------------------------------------------------------------------------------------------------------ clients
@@ -417,11 +470,7 @@ export async function unlinkIntegration(ctx: AppContext, tenant: Tenant): Promis
     [tenant.id, now],
   );
   // Queued runs are cancelled; a running one stops at its next batch (it re-reads the status).
-  await ctx.db.pool.query(
-    `UPDATE sync_runs SET status = 'failed', error_code = 'UNLINKED', error_message = '連携が解除されたため中止しました。', finished_at = $2
-     WHERE tenant_id = $1 AND status = 'queued'`,
-    [tenant.id, now],
-  );
+  await cancelQueuedRuns(ctx.db.pool, tenant.id, { code: ShopifyCodes.UNLINKED, message: '連携が解除されたため中止しました。' }, now);
   if (current.webhookIds.length) {
     try {
       const { client } = await clientForTenant(ctx, tenant.id, { maxAttempts: 2 });

@@ -30,33 +30,6 @@ export function webhookCustomerId(raw: string): string | null {
   return id ? id[1]! : null;
 }
 
-interface WebhookTarget {
-  status: string;
-  secret: string | null;
-  shop: string;
-}
-
-/** Secrets per tenant for a few seconds: a burst of deliveries costs one SELECT and one decryption, not one per request. */
-const cache = new Map<string, { at: number; target: WebhookTarget | null }>();
-const CACHE_MS = 5_000;
-
-export async function webhookTarget(ctx: Pick<AppContext, 'db' | 'secrets'>, tenantId: string): Promise<WebhookTarget | null> {
-  const hit = cache.get(tenantId);
-  if (hit && Date.now() - hit.at < CACHE_MS) return hit.target;
-  const { rows } = await ctx.db.pool.query(
-    `SELECT status, store_domain, webhook_secret_enc FROM shopify_integrations WHERE tenant_id = $1`,
-    [tenantId],
-  );
-  const r = rows[0];
-  const target = r ? { status: r.status, shop: r.store_domain, secret: r.webhook_secret_enc ? ctx.secrets.decrypt(r.webhook_secret_enc) : null } : null;
-  cache.set(tenantId, { at: Date.now(), target });
-  return target;
-}
-
-export function forgetWebhookTarget(tenantId: string): void {
-  cache.delete(tenantId);
-}
-
 const MAX_BIGINT = 2n ** 63n - 1n;
 
 /**

@@ -3,7 +3,7 @@
 import type { AppContext } from '../context.js';
 import { getTenant } from '../crm/tenants.js';
 import { enqueueMail } from '../notify/mail.js';
-import type { Run } from './runs.js';
+import type { Run } from './run-store.js';
 
 /** What happened and what the operator should do, per error code, in Japanese. */
 const ADVICE: Record<string, { cause: string; action: string }> = {

@@ -5,19 +5,18 @@
 //     order totals, and re-reading always yields the newest state, so out-of-order deliveries cannot regress anything), deletes mark
 //     the customer deleted and keep the imported values; 最終注文ID is taken as runs take it (GraphQL lastOrder, or REST for customers
 //     whose number of orders changed), never from a purchasing summary's payload, which may be older than what is known.
-import type { PoolClient } from 'pg';
 import { z } from 'zod';
 import type { AppContext } from '../context.js';
 import { withTransaction } from '../db/index.js';
 import { defineJob, sendJob, type JobHandler } from '../jobs/define.js';
 import { onFriendEmailChanged } from '../crm/events.js';
 import { getTenant, hasShopifyPlan } from '../crm/tenants.js';
-import { clientForTenant, getIntegration, shopifyFieldIds } from '../shopify/integration.js';
+import { clientForTenant, getIntegration, setLastOrderSourceRest, shopifyFieldIds } from '../shopify/integration.js';
 import { customersByIds } from '../shopify/queries.js';
 import { lastOrderDenied, withoutLastOrder } from './fetch.js';
 import { ShopifyCustomerSchema, type ShopifyCustomer } from './map.js';
 import { linkAllFromMirror, prepareBatch } from './runs.js';
-import { writeBatch } from './write.js';
+import { markDeleted, writeBatch } from './write.js';
 
 async function activeIntegration(ctx: AppContext, tenantId: string) {
   const integration = await getIntegration(ctx.db.pool, tenantId);
@@ -103,7 +102,7 @@ export async function drainWebhooks(ctx: AppContext, tenantId: string): Promise<
         // read_orders was taken away: a null lastOrder here means "denied", not "no orders"; from now on, REST.
         nodes = nodes.map(withoutLastOrder);
         withLastOrder = false;
-        await tx.query(`UPDATE shopify_integrations SET last_order_source = 'rest' WHERE tenant_id = $1`, [tenantId]);
+        await setLastOrderSourceRest(tx, tenantId);
       }
       const found: ShopifyCustomer[] = [];
       const missing: string[] = [];
@@ -126,17 +125,4 @@ export async function drainWebhooks(ctx: AppContext, tenantId: string): Promise<
     ]);
     return rows.length;
   });
-}
-
-/** Customers deleted in Shopify: marked in the mirror and on their links; the values already written stay (as after 連携を解除). */
-async function markDeleted(tx: PoolClient, tenantId: string, customerIds: string[], now: Date): Promise<void> {
-  if (!customerIds.length) return;
-  await tx.query(
-    `WITH gone AS (
-       UPDATE shopify_customers SET deleted_at = $3 WHERE tenant_id = $1 AND customer_id = ANY($2::bigint[]) AND deleted_at IS NULL
-       RETURNING customer_id
-     )
-     UPDATE shopify_links l SET customer_deleted_at = $3 FROM gone WHERE l.tenant_id = $1 AND l.customer_id = gone.customer_id`,
-    [tenantId, customerIds, now],
-  );
 }

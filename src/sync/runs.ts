@@ -1,39 +1,46 @@
-// Runs: one sync of one tenant, recorded in sync_runs from request to end. A run is requested (queued), claimed by one worker
-// (running, with a heartbeat), fed batch by batch from fetch.ts into write.ts with its checkpoint, and ended (succeeded or
-// failed with a code). At most one run per tenant is queued or running: a second request joins it. A run whose worker died is
-// noticed by its stale heartbeat and resumed from its checkpoint by another worker.
+// Runs: one sync of one tenant from claim to end (its record and transitions: run-store.ts). An execution claims the run, feeds
+// it batch by batch from fetch.ts into write.ts with its checkpoint, completes it (links from the mirror, deletions, cursor) and
+// ends it (succeeded or failed with a code). A run whose worker died is noticed by its stale heartbeat and resumed from its
+// checkpoint by another worker.
 import crypto from 'node:crypto';
-import { z } from 'zod';
 import type { AppContext } from '../context.js';
 import { withTransaction } from '../db/index.js';
 import { AppError, Codes } from '../errors.js';
-import { defineJob, sendJob, type JobHandler } from '../jobs/define.js';
+import { defineJob, type JobHandler } from '../jobs/define.js';
 import { getTenant } from '../crm/tenants.js';
 import { ShopifyCodes, ShopifyError } from '../shopify/errors.js';
-import { checkPlanForRuns, clientForTenant, shopifyFieldIds, type ClientOverrides } from '../shopify/integration.js';
+import {
+  advanceCursor,
+  checkPlanForRuns,
+  clientForTenant,
+  integrationStatus,
+  setLastOrderSourceRest,
+  shopifyFieldIds,
+  type ClientOverrides,
+} from '../shopify/integration.js';
 import { countCustomers, fetchCustomers, fetchLastOrderIds, readAhead, readsBulk, updatedSinceFilter, type FetchCheckpoint } from './fetch.js';
-import { prepareCustomer, writeBatch, writeLinkedValues, type BatchCounts, type PreparedCustomer } from './write.js';
+import { markDeleted, prepareCustomer, writeBatch, writeLinkedValues, type BatchCounts, type PreparedCustomer } from './write.js';
 import type { ShopifyCustomer } from './map.js';
 import { closeIncident, openIncident } from './incidents.js';
-
-export type RunMode = 'full' | 'incremental';
-/** `issue`: the mirror-only run after 発行 that feeds the match preview; every other run links and writes values. */
-export type RunTrigger = 'nightly' | 'manual' | 'link' | 'catch_up' | 'cli' | 'issue';
-
-export interface Run {
-  id: string;
-  tenantId: string;
-  status: 'queued' | 'running' | 'succeeded' | 'failed';
-  mode: RunMode;
-  trigger: RunTrigger;
-  night: string | null;
-  counts: BatchCounts & { deleted: number };
-  total: number | null;
-  error: { code: string; message: string } | null;
-  queuedAt: string;
-  startedAt: string | null;
-  finishedAt: string | null;
-}
+import {
+  addCounts,
+  claimRun,
+  finishRun,
+  heartbeat,
+  loadRun,
+  maxUpdatedAt,
+  planRun,
+  recordBatch,
+  recordSeen,
+  requeueRun,
+  RunStatus,
+  runJobSpec,
+  runTrigger,
+  unseenCustomers,
+  type ClaimedRun,
+  type Run,
+  type RunMode,
+} from './run-store.js';
 
 /** Tunables; the defaults suit production, tests shrink them. */
 export const syncSettings = {
@@ -61,117 +68,11 @@ export const syncSettings = {
   heartbeatMs: 30_000,
 };
 
-const COLS = `id, tenant_id, status, mode, trigger, night::text AS night, fetched, matched, linked, updated, unchanged, unverified,
-  unmatched, deleted, total, error_code, error_message, queued_at, started_at, finished_at`;
+export const syncRunJob = defineJob({ ...runJobSpec, handler: async () => handleRunJob });
 
-export function toRun(r: any): Run {
-  const iso = (d: Date | null) => (d ? new Date(d).toISOString() : null);
-  return {
-    id: r.id,
-    tenantId: r.tenant_id,
-    status: r.status,
-    mode: r.mode,
-    trigger: r.trigger,
-    night: r.night,
-    counts: {
-      fetched: r.fetched,
-      matched: r.matched,
-      linked: r.linked,
-      updated: r.updated,
-      unchanged: r.unchanged,
-      unverified: r.unverified,
-      unmatched: r.unmatched,
-      deleted: r.deleted,
-    },
-    total: r.total,
-    error: r.error_code ? { code: r.error_code, message: r.error_message } : null,
-    queuedAt: iso(r.queued_at)!,
-    startedAt: iso(r.started_at),
-    finishedAt: iso(r.finished_at),
-  };
-}
-
-/** The run in the shape of CONTRACT.md's GET …/runs/:id. */
-export function runJson(run: Run) {
-  return {
-    id: run.id,
-    status: run.status,
-    mode: run.mode,
-    trigger: run.trigger,
-    counts: run.counts,
-    total: run.total,
-    error: run.error,
-    startedAt: run.startedAt,
-    finishedAt: run.finishedAt,
-    queuedAt: run.queuedAt,
-  };
-}
-
-export async function getRun(ctx: Pick<AppContext, 'db'>, tenantId: string, runId: string): Promise<Run | null> {
-  if (!/^[0-9a-f-]{36}$/i.test(runId)) return null;
-  const { rows } = await ctx.db.pool.query(`SELECT ${COLS} FROM sync_runs WHERE id = $1 AND tenant_id = $2`, [runId, tenantId]);
-  return rows[0] ? toRun(rows[0]) : null;
-}
-
-export async function listRuns(ctx: Pick<AppContext, 'db'>, tenantId: string, limit = 20): Promise<Run[]> {
-  const { rows } = await ctx.db.pool.query(`SELECT ${COLS} FROM sync_runs WHERE tenant_id = $1 ORDER BY queued_at DESC LIMIT $2`, [
-    tenantId,
-    limit,
-  ]);
-  return rows.map(toRun);
-}
-
-const jobPayload = z.object({ runId: z.string().uuid() });
-
-export const syncRunJob = defineJob({
-  name: 'shopify.sync-run',
-  schema: jobPayload,
-  // Retries resume from the checkpoint. Backoff: 1, 2, 4, 8, 16 minutes; a run that still fails is mailed.
-  queue: { retryLimit: 5, retryDelay: 60, retryBackoff: true, expireInSeconds: 6 * 3600 },
-  handler: async () => handleRunJob,
-});
-
-const handleRunJob: JobHandler<z.output<typeof jobPayload>> = async ({ runId }, ctx) => {
-  await executeRun(ctx, runId, { finalAttempt: ctx.retryCount >= (syncRunJob.queue?.retryLimit ?? 0) });
+const handleRunJob: JobHandler<{ runId: string }> = async ({ runId }, ctx) => {
+  await executeRun(ctx, runId, { finalAttempt: ctx.retryCount >= (runJobSpec.queue.retryLimit ?? 0) });
 };
-
-/**
- * Requests a run; when the tenant already has one queued or running, joins it instead (the same run id comes back).
- * Nightly runs carry their night, so two schedulers asking for the same night get one run.
- */
-export async function requestRun(
-  ctx: Pick<AppContext, 'db' | 'boss' | 'clock'>,
-  tenantId: string,
-  opts: { mode: RunMode; trigger: RunTrigger; night?: string; enqueue?: boolean },
-): Promise<{ runId: string; joined: boolean }> {
-  const now = ctx.clock.now();
-  const { rows } = await ctx.db.pool.query(
-    `INSERT INTO sync_runs (tenant_id, mode, trigger, status, night, queued_at)
-     VALUES ($1, $2, $3, 'queued', $4, $5)
-     ON CONFLICT DO NOTHING
-     RETURNING id`,
-    [tenantId, opts.mode, opts.trigger, opts.night ?? null, now],
-  );
-  if (rows[0]) {
-    if (opts.enqueue !== false) await sendJob(ctx.boss, syncRunJob, { runId: rows[0].id });
-    return { runId: rows[0].id, joined: false };
-  }
-  const active = await ctx.db.pool.query(
-    `SELECT id FROM sync_runs WHERE tenant_id = $1 AND status IN ('queued', 'running') ORDER BY queued_at LIMIT 1`,
-    [tenantId],
-  );
-  if (active.rows[0]) {
-    if (opts.trigger !== 'issue') {
-      // 連携 (or any real run) joining the mirror-only run after 発行: that run links from its next batch on.
-      await ctx.db.pool.query(`UPDATE sync_runs SET trigger = $2 WHERE id = $1 AND trigger = 'issue'`, [active.rows[0].id, opts.trigger]);
-    }
-    return { runId: active.rows[0].id, joined: true };
-  }
-  // The night already has its run (finished): nothing new to do, report that one.
-  const night = await ctx.db.pool.query(`SELECT id FROM sync_runs WHERE tenant_id = $1 AND night = $2`, [tenantId, opts.night ?? null]);
-  if (night.rows[0]) return { runId: night.rows[0].id, joined: true };
-  throw new AppError(Codes.CONFLICT, 'Could not queue a sync run; try again.');
-}
 
 export interface Progress {
   runId: string;
@@ -204,37 +105,24 @@ class Abandoned extends Error {
   }
 }
 
-async function currentRun(ctx: AppContext, runId: string): Promise<Run> {
-  const { rows } = await ctx.db.pool.query(`SELECT ${COLS} FROM sync_runs WHERE id = $1`, [runId]);
-  if (!rows[0]) throw new AppError(Codes.NOT_FOUND, `No sync run ${runId}.`);
-  return toRun(rows[0]);
-}
-
 /** Claims and executes a run to its end. Returns the run as it ended (or as another worker holds it). */
 export async function executeRun(ctx: AppContext, runId: string, opts: ExecuteOptions = {}): Promise<Run> {
   const now = () => ctx.clock.now();
   // Every execution claims the run under its own name, not its process's: two deliveries of the run's job — even to one
   // process running jobs concurrently — never both execute it. A running run is taken over only once its heartbeat is stale.
   const claim = `${ctx.workerId}/${crypto.randomUUID().slice(0, 8)}`;
-  const claimed = await ctx.db.pool.query(
-    `UPDATE sync_runs SET status = 'running', worker_id = $2, heartbeat_at = $3, started_at = coalesce(started_at, $3),
-        attempts = attempts + 1, error_code = NULL, error_message = NULL
-     WHERE id = $1 AND (status = 'queued' OR (status = 'running' AND heartbeat_at < $4))
-     RETURNING *`,
-    [runId, claim, now(), new Date(now().getTime() - syncSettings.staleMs)],
-  );
-  const row = claimed.rows[0];
-  if (!row) return currentRun(ctx, runId);
-  const tenantId: string = row.tenant_id;
+  const row = await claimRun(ctx.db.pool, runId, claim, now(), new Date(now().getTime() - syncSettings.staleMs));
+  if (!row) return loadRun(ctx.db.pool, runId);
+  const tenantId = row.tenantId;
   const log = ctx.log.child({ tenantId, runId });
-  const heartbeat = setInterval(() => {
-    ctx.db.pool.query(`UPDATE sync_runs SET heartbeat_at = $2 WHERE id = $1 AND worker_id = $3`, [runId, now(), claim]).catch(() => {});
+  const beating = setInterval(() => {
+    heartbeat(ctx.db.pool, runId, claim, now()).catch(() => {});
   }, syncSettings.heartbeatMs);
-  heartbeat.unref();
+  beating.unref();
   try {
     await runBody(ctx, row, claim, log, opts);
-    const done = await finishRun(ctx, runId, claim, 'succeeded', null);
-    if (!done) return currentRun(ctx, runId);
+    const done = await finishRun(ctx.db.pool, runId, claim, { status: RunStatus.succeeded, error: null, now: now() });
+    if (!done) return loadRun(ctx.db.pool, runId);
     await closeIncident(ctx, tenantId, done);
     log.info({ counts: done.counts }, 'sync run succeeded');
     return done;
@@ -242,26 +130,22 @@ export async function executeRun(ctx: AppContext, runId: string, opts: ExecuteOp
     if (e instanceof Abandoned) {
       if (e.killedBy !== undefined) throw e.killedBy;
       log.warn({}, 'another worker took this sync run over (this one was presumed dead); stopping');
-      return currentRun(ctx, runId);
+      return loadRun(ctx.db.pool, runId);
     }
     const err = asRunError(e);
     const retry = err.retryable && !opts.finalAttempt;
     log.warn({ code: err.code, retry, message: err.message }, 'sync run failed');
     if (retry) {
       // Back to the queue with its checkpoint; the job's retry resumes it.
-      const requeued = await ctx.db.pool.query(
-        `UPDATE sync_runs SET status = 'queued', worker_id = NULL, error_code = $2, error_message = $3 WHERE id = $1 AND worker_id = $4`,
-        [runId, err.code, err.message, claim],
-      );
-      if (!requeued.rowCount) return currentRun(ctx, runId);
+      if (!(await requeueRun(ctx.db.pool, runId, claim, err))) return loadRun(ctx.db.pool, runId);
       throw e;
     }
-    const failed = await finishRun(ctx, runId, claim, 'failed', err);
-    if (!failed) return currentRun(ctx, runId);
+    const failed = await finishRun(ctx.db.pool, runId, claim, { status: RunStatus.failed, error: err, now: now() });
+    if (!failed) return loadRun(ctx.db.pool, runId);
     if (err.mail) await openIncident(ctx, tenantId, failed);
     return failed;
   } finally {
-    clearInterval(heartbeat);
+    clearInterval(beating);
   }
 }
 
@@ -284,21 +168,9 @@ function asRunError(e: unknown): RunError {
   return { code: transient ? Codes.DATABASE_UNAVAILABLE : Codes.INTERNAL_ERROR, message: msg, retryable: transient, mail: true };
 }
 
-/** Ends the run if this execution still owns it; null when another worker has taken it over. */
-async function finishRun(ctx: AppContext, runId: string, claim: string, status: 'succeeded' | 'failed', err: RunError | null): Promise<Run | null> {
-  const { rows } = await ctx.db.pool.query(
-    `UPDATE sync_runs SET status = $2, error_code = $3, error_message = $4, finished_at = $5, worker_id = NULL
-     WHERE id = $1 AND worker_id = $6 RETURNING ${COLS}`,
-    [runId, status, err?.code ?? null, err?.message ?? null, ctx.clock.now(), claim],
-  );
-  if (!rows[0]) return null;
-  await ctx.db.pool.query(`DELETE FROM sync_run_seen WHERE run_id = $1`, [runId]);
-  return toRun(rows[0]);
-}
-
-async function runBody(ctx: AppContext, row: any, claim: string, log: AppContext['log'], opts: ExecuteOptions): Promise<void> {
-  const tenantId: string = row.tenant_id;
-  const runId: string = row.id;
+async function runBody(ctx: AppContext, row: ClaimedRun, claim: string, log: AppContext['log'], opts: ExecuteOptions): Promise<void> {
+  const tenantId = row.tenantId;
+  const runId = row.id;
   const tenant = await getTenant(ctx.db.pool, tenantId);
   if (!tenant) throw new AppError(Codes.NOT_FOUND, 'The tenant no longer exists.');
   if (!(await checkPlanForRuns(ctx, tenant))) {
@@ -317,23 +189,22 @@ async function runBody(ctx: AppContext, row: any, claim: string, log: AppContext
   const onLastOrderDenied = async () => {
     // read_orders was taken away after 発行: from now on (this run, later runs, webhooks) 最終注文ID comes from REST.
     withLastOrder = false;
-    await ctx.db.pool.query(`UPDATE shopify_integrations SET last_order_source = 'rest' WHERE tenant_id = $1`, [tenantId]);
+    await setLastOrderSourceRest(ctx.db.pool, tenantId);
   };
   const sleep = opts.sleep ?? realSleep;
 
-  const checkpoint: FetchCheckpoint | null = row.checkpoint;
+  const checkpoint = row.checkpoint as FetchCheckpoint | null;
   const mode: RunMode = row.mode === 'incremental' && integration.syncCursor ? 'incremental' : 'full';
   const since: Date | null =
     row.since ?? (mode === 'incremental' ? new Date(new Date(integration.syncCursor!).getTime() - syncSettings.overlapMs) : null);
   let useBulk = false;
+  let total = row.total;
   if (!checkpoint) {
-    const total = await countCustomers(client, updatedSinceFilter(since));
+    total = await countCustomers(client, updatedSinceFilter(since));
     useBulk = total >= (mode === 'full' ? syncSettings.bulkThreshold : syncSettings.incrementalBulkThreshold);
-    await ctx.db.pool.query(`UPDATE sync_runs SET total = $2, since = $3, mode = $4 WHERE id = $1`, [runId, total, since, mode]);
+    await planRun(ctx.db.pool, runId, { total, since, mode });
   }
-  const { rows: totals } = await ctx.db.pool.query(`SELECT total, fetched FROM sync_runs WHERE id = $1`, [runId]);
-  let done: number = totals[0].fetched;
-  const total: number | null = totals[0].total;
+  let done = row.counts.fetched;
 
   let batchNo = 0;
   const batches = fetchCustomers({
@@ -358,22 +229,15 @@ async function runBody(ctx: AppContext, row: any, claim: string, log: AppContext
       // also makes every batch before it durable). Spares a disk flush per batch on the path every batch waits on.
       await tx.query('SET LOCAL synchronous_commit = off');
       if (linking) await ensureFieldIds();
-      const c = await writeBatch(tx, { tenantId, fieldIds, customers: prepared, seenRunId: mode === 'full' ? runId : null, now: ctx.clock.now(), link: linking });
+      const c = await writeBatch(tx, { tenantId, fieldIds, customers: prepared, now: ctx.clock.now(), link: linking });
+      if (mode === 'full') await recordSeen(tx, runId, prepared.map((p) => p.customerId));
       if (after) {
         await after;
         // 連携を解除 while the previous batch was being written stops the run before this one counts.
-        const st = await tx.query(`SELECT status FROM shopify_integrations WHERE tenant_id = $1`, [tenantId]);
-        if (st.rows[0]?.status === 'unlinked') throw new AppError(ShopifyCodes.UNLINKED, '連携が解除されたため中止しました。');
+        if ((await integrationStatus(tx, tenantId)) === 'unlinked') throw new AppError(ShopifyCodes.UNLINKED, '連携が解除されたため中止しました。');
       }
-      const own = await tx.query(
-        `UPDATE sync_runs SET fetched = fetched + $2, matched = matched + $3, linked = linked + $4, updated = updated + $5,
-            unchanged = unchanged + $6, unverified = unverified + $7, unmatched = unmatched + $8, checkpoint = $9,
-            max_updated_at = greatest(max_updated_at, $10::timestamptz), heartbeat_at = $11
-         WHERE id = $1 AND worker_id = $12`,
-        [runId, c.fetched, c.matched, c.linked, c.updated, c.unchanged, c.unverified, c.unmatched, JSON.stringify(checkpoint), maxUpdated, ctx.clock.now(), claim],
-      );
       // Taken over while this worker was presumed dead: the batch is rolled back, the other worker carries on.
-      if (!own.rowCount) throw new Abandoned();
+      if (!(await recordBatch(tx, runId, claim, { counts: c, checkpoint, maxUpdated, now: ctx.clock.now() }))) throw new Abandoned();
       return c;
     });
     done += counts.fetched;
@@ -409,12 +273,8 @@ async function runBody(ctx: AppContext, row: any, claim: string, log: AppContext
     for await (const batch of readsBulk({ bulk: useBulk, resume: checkpoint }) ? readAhead(ready) : ready) {
       const { prepared } = batch;
       // Re-read each batch: 連携を解除 stops the run; 連携 during the mirror-only run after 発行 turns it into a linking run.
-      const state = await ctx.db.pool.query(
-        `SELECT i.status, r.trigger FROM shopify_integrations i JOIN sync_runs r ON r.tenant_id = i.tenant_id WHERE r.id = $1`,
-        [runId],
-      );
-      if (state.rows[0]?.status === 'unlinked') throw new AppError(ShopifyCodes.UNLINKED, '連携が解除されたため中止しました。');
-      mirrorOnly = state.rows[0]?.trigger === 'issue';
+      if ((await integrationStatus(ctx.db.pool, tenantId)) === 'unlinked') throw new AppError(ShopifyCodes.UNLINKED, '連携が解除されたため中止しました。');
+      mirrorOnly = (await runTrigger(ctx.db.pool, runId)) === 'issue';
       const keys = !mirrorOnly && batch.checkpoint.kind === 'bulk' && prepared.length ? batchKeys(prepared) : null;
       const overlap = last && keys && disjoint(last.keys, keys) ? last : null;
       if (last && !overlap) await last.done;
@@ -442,42 +302,24 @@ async function runBody(ctx: AppContext, row: any, claim: string, log: AppContext
     await last?.done.catch(() => undefined);
   }
 
-  const final = await ctx.db.pool.query(`SELECT trigger FROM sync_runs WHERE id = $1`, [runId]);
-  mirrorOnly = final.rows[0]?.trigger === 'issue';
+  mirrorOnly = (await runTrigger(ctx.db.pool, runId)) === 'issue';
   await withTransaction(ctx.db.pool, async (tx) => {
     // Holds the run's row until commit, so no other worker can take the run over while it is being completed.
-    const own = await tx.query(`UPDATE sync_runs SET heartbeat_at = $2 WHERE id = $1 AND worker_id = $3`, [runId, ctx.clock.now(), claim]);
-    if (!own.rowCount) throw new Abandoned();
+    if (!(await heartbeat(tx, runId, claim, ctx.clock.now()))) throw new Abandoned();
     if (!mirrorOnly) {
       // Customers read before this run started linking (the mirror-only part of a run that 連携 joined), or matched by an email
       // that arrived while the run was reading, are linked from the mirror now.
       const linked = await linkAllFromMirror(tx, tenantId, await ensureFieldIds(), ctx.clock.now());
-      if (linked) await tx.query(`UPDATE sync_runs SET linked = linked + $2 WHERE id = $1`, [runId, linked]);
+      await addCounts(tx, runId, { linked });
     }
     if (mode === 'full') {
-      // Deleted in Shopify: in the mirror, not seen by this complete full run, and already known before it started (a customer
-      // that arrived by webhook during the run is not "missing").
-      const { rows: gone } = await tx.query(
-        `WITH gone AS (
-           UPDATE shopify_customers c SET deleted_at = $3
-           WHERE c.tenant_id = $1 AND c.deleted_at IS NULL AND c.synced_at < (SELECT started_at FROM sync_runs WHERE id = $2)
-             AND NOT EXISTS (SELECT 1 FROM sync_run_seen s WHERE s.run_id = $2 AND s.customer_id = c.customer_id)
-           RETURNING customer_id
-         ), marked AS (
-           UPDATE shopify_links l SET customer_deleted_at = $3 FROM gone WHERE l.tenant_id = $1 AND l.customer_id = gone.customer_id
-         )
-         SELECT count(*)::int AS n FROM gone`,
-        [tenantId, runId, ctx.clock.now()],
-      );
-      await tx.query(`UPDATE sync_runs SET deleted = deleted + $2 WHERE id = $1`, [runId, gone[0].n]);
+      // Deleted in Shopify: in the mirror, not seen by this complete full run, and already known before it started.
+      const deleted = await markDeleted(tx, tenantId, await unseenCustomers(tx, row), ctx.clock.now());
+      await addCounts(tx, runId, { deleted });
     }
     // The next incremental run starts at the newest updatedAt this run saw — never at "now", which could skip customers
     // changed while this run was reading.
-    await tx.query(
-      `UPDATE shopify_integrations SET sync_cursor = greatest(sync_cursor, (SELECT max_updated_at FROM sync_runs WHERE id = $2))
-       WHERE tenant_id = $1`,
-      [tenantId, runId],
-    );
+    await advanceCursor(tx, tenantId, await maxUpdatedAt(tx, runId));
   });
 }
 

@@ -6,14 +6,15 @@
 //      (a link survives later email changes and is never moved);
 //   4. write the 22 custom data values of friends linked to changed (or newly linked) customers, derived from the mirror inside
 //      PostgreSQL — only values that differ are touched; a value Shopify no longer has is removed;
-//   5. record the batch's counts and the checkpoint that resumes after it, in the same transaction, so a crash between batches
-//      loses nothing and repeats nothing.
+// The run records the batch's counts and the checkpoint that resumes after it in the same transaction, so a crash between
+// batches loses nothing and repeats nothing.
 // Shopify ids exceed 2^53 (706405506930370084): they travel as strings and are cast to text whenever SQL returns them.
 import crypto from 'node:crypto';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
+import { writeValuesFrom } from '../crm/custom-data.js';
 import { SHOPIFY_FIELDS } from '../shopify/fields.js';
 import { mapCustomer, matchableEmail, type MappedCustomer, type ShopifyCustomer } from './map.js';
 
@@ -115,8 +116,6 @@ export interface WriteBatchInput {
   /** The 22 field ids in SHOPIFY_FIELDS order. */
   fieldIds: number[];
   customers: PreparedCustomer[];
-  /** Full runs record every customer seen, to find the ones deleted in Shopify at the end. */
-  seenRunId?: string | null;
   now: Date;
   /** false: fill the mirror only (the run after 発行, which feeds the match preview before 連携); no links, no values. */
   link?: boolean;
@@ -154,12 +153,6 @@ export async function writeBatch(client: pg.PoolClient, input: WriteBatchInput):
      RETURNING customer_id::text AS customer_id`,
     [tenantId, now],
   );
-
-  if (input.seenRunId) {
-    await client.query(`INSERT INTO sync_run_seen (run_id, customer_id) SELECT $1, customer_id FROM sync_stage ON CONFLICT DO NOTHING`, [
-      input.seenRunId,
-    ]);
-  }
 
   const link = input.link !== false;
   const { rows: linkedRows } = !link ? { rows: [] as { friend_id: string }[] } : await client.query<{ friend_id: string }>(
@@ -202,8 +195,8 @@ export async function writeBatch(client: pg.PoolClient, input: WriteBatchInput):
 }
 
 /**
- * Writes the 22 values from the mirror to the friends linked to `customerIds`, plus the friends in `friendIds` (just linked).
- * Returns how many friends had at least one value changed.
+ * Writes the 22 values from the mirror to the friends linked to `customerIds`, plus the friends in `friendIds` (just linked),
+ * through crm/custom-data.ts's writeValuesFrom. Returns how many friends had at least one value changed.
  */
 export async function writeLinkedValues(
   client: pg.PoolClient | pg.Pool,
@@ -221,35 +214,39 @@ export async function writeLinkedValues(
   // The links and their customers are looked up one id at a time through their indexes — not by filtering (or hashing) every
   // link of the tenant, which costs links × batch and grows with the account. The LATERAL … OFFSET 0 subqueries keep that
   // plan whatever the statistics say (they lag behind while a first sync fills the tables).
-  const { rows } = await client.query<{ n: number }>(
-    `WITH targets AS (
-       SELECT l.friend_id, c.* FROM (
-         SELECT l.friend_id, l.customer_id FROM unnest($4::bigint[]) AS u(customer_id) CROSS JOIN LATERAL (
-           SELECT friend_id, customer_id FROM shopify_links WHERE tenant_id = $1 AND customer_id = u.customer_id OFFSET 0) l
-         UNION
-         SELECT l.friend_id, l.customer_id FROM unnest($5::bigint[]) AS u(friend_id) CROSS JOIN LATERAL (
-           SELECT friend_id, customer_id FROM shopify_links WHERE tenant_id = $1 AND friend_id = u.friend_id OFFSET 0) l
-       ) l CROSS JOIN LATERAL (
-         SELECT * FROM shopify_customers c WHERE c.tenant_id = $1 AND c.customer_id = l.customer_id OFFSET 0) c
-     ), vals AS (
-       SELECT t.friend_id, v.* FROM targets t
-       CROSS JOIN LATERAL (VALUES ${values.join(', ')}) AS v(field_id, field_type, vt, vn, vd)
-     ), upserted AS (
-       INSERT INTO custom_values AS cv (tenant_id, field_id, friend_id, field_type, value_text, value_number, value_date, updated_at)
-       SELECT $1, field_id, friend_id, field_type, vt, vn, vd, $2 FROM vals
-       WHERE vt IS NOT NULL OR vn IS NOT NULL OR vd IS NOT NULL
-       ON CONFLICT (field_id, friend_id) DO UPDATE
-         SET value_text = EXCLUDED.value_text, value_number = EXCLUDED.value_number, value_date = EXCLUDED.value_date,
-             updated_at = EXCLUDED.updated_at
-         WHERE (cv.value_text, cv.value_number, cv.value_date) IS DISTINCT FROM (EXCLUDED.value_text, EXCLUDED.value_number, EXCLUDED.value_date)
-       RETURNING friend_id
-     ), removed AS (
-       DELETE FROM custom_values cv USING vals
-       WHERE vals.vt IS NULL AND vals.vn IS NULL AND vals.vd IS NULL AND cv.field_id = vals.field_id AND cv.friend_id = vals.friend_id
-       RETURNING cv.friend_id
+  const { friends } = await writeValuesFrom(client, input.tenantId, input.now, {
+    sql: `WITH targets AS (
+            SELECT l.friend_id, c.* FROM (
+              SELECT l.friend_id, l.customer_id FROM unnest($4::bigint[]) AS u(customer_id) CROSS JOIN LATERAL (
+                SELECT friend_id, customer_id FROM shopify_links WHERE tenant_id = $1 AND customer_id = u.customer_id OFFSET 0) l
+              UNION
+              SELECT l.friend_id, l.customer_id FROM unnest($5::bigint[]) AS u(friend_id) CROSS JOIN LATERAL (
+                SELECT friend_id, customer_id FROM shopify_links WHERE tenant_id = $1 AND friend_id = u.friend_id OFFSET 0) l
+            ) l CROSS JOIN LATERAL (
+              SELECT * FROM shopify_customers c WHERE c.tenant_id = $1 AND c.customer_id = l.customer_id OFFSET 0) c
+          )
+          SELECT t.friend_id, v.* FROM targets t
+          CROSS JOIN LATERAL (VALUES ${values.join(', ')}) AS v(field_id, field_type, vt, vn, vd)`,
+    params: [input.fieldIds, input.customerIds, input.friendIds],
+  });
+  return friends;
+}
+
+/**
+ * Customers deleted in Shopify: marked in the mirror and on their links; the values already written stay (as after 連携を解除).
+ * Returns how many were marked.
+ */
+export async function markDeleted(tx: pg.PoolClient, tenantId: string, customerIds: string[], now: Date): Promise<number> {
+  if (!customerIds.length) return 0;
+  const { rows } = await tx.query<{ n: number }>(
+    `WITH gone AS (
+       UPDATE shopify_customers SET deleted_at = $3 WHERE tenant_id = $1 AND customer_id = ANY($2::bigint[]) AND deleted_at IS NULL
+       RETURNING customer_id
+     ), marked AS (
+       UPDATE shopify_links l SET customer_deleted_at = $3 FROM gone WHERE l.tenant_id = $1 AND l.customer_id = gone.customer_id
      )
-     SELECT count(DISTINCT friend_id)::int AS n FROM (SELECT friend_id FROM upserted UNION ALL SELECT friend_id FROM removed) x`,
-    [input.tenantId, input.now, input.fieldIds, input.customerIds, input.friendIds],
+     SELECT count(*)::int AS n FROM gone`,
+    [tenantId, customerIds, now],
   );
   return rows[0]!.n;
 }

@@ -8,7 +8,8 @@ import { recordFollow, setFriendEmail } from '../../src/crm/friends.js';
 import { issueCredentials, linkIntegration } from '../../src/shopify/integration.js';
 import { signShopifyBody } from '../../src/shopify/webhooks.js';
 import { SHOPIFY_FIELDS } from '../../src/shopify/fields.js';
-import { executeRun, requestRun, type ExecuteOptions, type Run, type RunMode } from '../../src/sync/runs.js';
+import { executeRun, type ExecuteOptions } from '../../src/sync/runs.js';
+import { requestRun, type Run, type RunMode } from '../../src/sync/run-store.js';
 import { createTestApp, type TestApp } from './app.js';
 import { shopifyHarness, type ShopifyHarness } from './shopify.js';
 

@@ -5,7 +5,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { normalizeStoreDomain } from '../../src/shopify/domain.js';
 import { SHOPIFY_FIELDS } from '../../src/shopify/fields.js';
 import { updateTenant } from '../../src/crm/tenants.js';
-import { executeRun, requestRun } from '../../src/sync/runs.js';
+import { executeRun } from '../../src/sync/runs.js';
+import { requestRun } from '../../src/sync/run-store.js';
 import { syncWorld, type SyncWorld } from '../helpers/sync.js';
 
 const API = '/api/v1/integrations/shopify';

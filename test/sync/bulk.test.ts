@@ -7,7 +7,8 @@ import { clientForTenant } from '../../src/shopify/integration.js';
 import { BULK_RUN } from '../../src/shopify/queries.js';
 import { storeDelivery } from '../../src/shopify/webhooks.js';
 import { drainWebhooks } from '../../src/sync/realtime.js';
-import { requestRun, syncSettings, type Run } from '../../src/sync/runs.js';
+import { syncSettings } from '../../src/sync/runs.js';
+import { requestRun, type Run } from '../../src/sync/run-store.js';
 import { syncWorld, type SyncSnapshot, type SyncWorld } from '../helpers/sync.js';
 
 const N = 420;

@@ -8,7 +8,7 @@ import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { updateTenant } from '../../src/crm/tenants.js';
 import { issueCredentials, unlinkIntegration } from '../../src/shopify/integration.js';
-import { requestRun } from '../../src/sync/runs.js';
+import { requestRun } from '../../src/sync/run-store.js';
 import { syncWorld, type SyncWorld } from '../helpers/sync.js';
 
 let smtp: SMTPServer;

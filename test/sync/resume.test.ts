@@ -4,7 +4,8 @@
 // every page, incremental runs with their overlap, and one execution per run even when its job is delivered twice.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tick } from '../../src/sync/schedule.js';
-import { executeRun, requestRun, syncSettings, type Run } from '../../src/sync/runs.js';
+import { executeRun, syncSettings } from '../../src/sync/runs.js';
+import { requestRun, type Run } from '../../src/sync/run-store.js';
 import { syncWorld, type SyncSnapshot, type SyncWorld } from '../helpers/sync.js';
 
 const N = 500; // three pages of 199

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTenant, updateTenant, type Tenant } from '../../src/crm/tenants.js';
 import { issueCredentials, linkIntegration, unlinkIntegration } from '../../src/shopify/integration.js';
 import { currentNight, nextNightlyRun, nightlySlot, parseWindow, tick, zonedDate } from '../../src/sync/schedule.js';
-import { requestRun } from '../../src/sync/runs.js';
+import { requestRun } from '../../src/sync/run-store.js';
 import { syncWorld, type SyncWorld } from '../helpers/sync.js';
 
 /** Local wall time HH:MM:SS of an instant in a time zone. */

@@ -5,7 +5,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ID_BASE } from '../../src/dev/shopify/generator.js';
 import { bulkPartShares } from '../../src/sync/fetch.js';
-import { requestRun, syncSettings, type Run } from '../../src/sync/runs.js';
+import { syncSettings } from '../../src/sync/runs.js';
+import { requestRun, type Run } from '../../src/sync/run-store.js';
 import { syncWorld, type SyncSnapshot, type SyncWorld } from '../helpers/sync.js';
 
 const N = 420;

@@ -9,7 +9,7 @@ import { addOperator } from '../../crm/operators.js';
 import { createTenant } from '../../crm/tenants.js';
 import { admin, serve, stopOnSignals } from '../../main.js';
 import { issueCredentials, linkIntegration } from '../../shopify/integration.js';
-import { requestRun } from '../../sync/runs.js';
+import { requestRun } from '../../sync/run-store.js';
 
 const DEMO_TENANT = 'デモストア';
 const DEMO_EMAIL = 'demo@kizuna.local';

@@ -6,10 +6,9 @@ import { authenticate } from '../../crm/auth.js';
 import { categoryJson } from '../../crm/custom-data.js';
 import { requireShopifyPlan } from '../../crm/tenants.js';
 import { AppError, Codes } from '../../errors.js';
-import { issueCredentials, linkIntegration, unlinkIntegration } from '../../shopify/integration.js';
+import { forgetWebhookTarget, getIntegration, issueCredentials, linkIntegration, unlinkIntegration } from '../../shopify/integration.js';
 import { integrationView, matchPreview } from '../../shopify/view.js';
-import { forgetWebhookTarget } from '../../shopify/webhooks.js';
-import { getRun, listRuns, requestRun, runJson } from '../../sync/runs.js';
+import { getRun, listRuns, requestRun, runJson } from '../../sync/run-store.js';
 
 const base = '/api/v1/integrations/shopify';
 
@@ -69,8 +68,7 @@ export default async function shopifyRoutes(app: FastifyInstance): Promise<void>
 
   app.post(`${base}/sync`, { config: { auth: 'tenant' }, schema: { summary: 'Sync now (joins a run already queued or running)' } }, async (req, reply) => {
     const body = z.object({ mode: z.enum(['full', 'incremental']).default('incremental') }).strict().parse(req.body ?? {});
-    const { rows } = await ctx.db.pool.query(`SELECT status FROM shopify_integrations WHERE tenant_id = $1`, [req.tenant.id]);
-    if (rows[0]?.status !== 'linked') throw new AppError(Codes.CONFLICT, '先に「連携」してください。');
+    if ((await getIntegration(ctx.db.pool, req.tenant.id))?.status !== 'linked') throw new AppError(Codes.CONFLICT, '先に「連携」してください。');
     const { runId, joined } = await requestRun(ctx, req.tenant.id, { mode: body.mode, trigger: 'manual' });
     return reply.status(202).send({ runId, joined });
   });
