@@ -7,7 +7,8 @@ import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { createTenant } from '../../src/crm/tenants.js';
 import { CustomerGenerator } from '../../src/dev/shopify/index.js';
-import { issueCredentials, linkIntegration, shopifyFieldIds } from '../../src/shopify/integration.js';
+import { shopifyFieldIds } from '../../src/shopify/fields.js';
+import { issueCredentials, linkIntegration } from '../../src/shopify/integration.js';
 import type { FakeInfo } from '../children/fake-shopify.js';
 import { openContext } from './app.js';
 

@@ -6,15 +6,25 @@ import type { Queryable } from '../db/index.js';
 import { AppError, Codes } from '../errors.js';
 import { ensureCategory, type CustomCategory } from '../crm/custom-data.js';
 import { hasShopifyPlan, type Tenant } from '../crm/tenants.js';
-import { ShopifyClient } from './client.js';
-import { ClientCredentialsToken, staticToken, type AccessTokenSource } from './credentials.js';
+import type { ShopifyClient } from './client.js';
+import {
+  checkCredentials,
+  newClient,
+  parseCredentials,
+  tokenSource,
+  webhookSecretFor,
+  type AccessTokenSource,
+  type ClientOverrides,
+  type Credentials,
+  type IssueInput,
+  type ShopInfo,
+} from './credentials.js';
 import { normalizeStoreDomain } from './domain.js';
-import { ShopifyCodes, ShopifyError } from './errors.js';
-import { SHOPIFY_CATEGORY_NAME, SHOPIFY_FIELDS } from './fields.js';
-import { SHOP_CHECK, WEBHOOK_CREATE, WEBHOOK_DELETE, WEBHOOK_LIST, WEBHOOK_TOPICS } from './queries.js';
+import { ShopifyCodes } from './errors.js';
+import { shopifyCategorySpec } from './fields.js';
+import { WEBHOOK_CREATE, WEBHOOK_DELETE, WEBHOOK_LIST, WEBHOOK_TOPICS } from './queries.js';
+import { isPublicHttps, webhookCallbackUrl } from './webhooks.js';
 import { cancelQueuedRuns } from '../sync/run-store.js';
-
-export const SHOPIFY_CATEGORY_KEY = 'shopify';
 
 export type IntegrationStatus = 'none' | 'issued' | 'linked' | 'unlinked';
 
@@ -37,14 +47,6 @@ export interface Integration {
   linkedAt: Date | null;
   unlinkedAt: Date | null;
   updatedAt: Date;
-}
-
-export interface ShopInfo {
-  name?: string;
-  myshopifyDomain?: string;
-  currencyCode?: string;
-  ianaTimezone?: string;
-  plan?: string;
 }
 
 function toIntegration(r: any): Integration {
@@ -129,43 +131,6 @@ export function forgetWebhookTarget(tenantId: string): void {
 
 // ------------------------------------------------------------------------------------------------------------ clients
 
-interface Credentials {
-  kind: 'access_token' | 'client_credentials';
-  accessToken?: string;
-  clientId?: string;
-  clientSecret?: string;
-}
-
-/**
- * Token sources are kept per tenant and credential version, so a client-credentials token obtained for one run is reused by
- * the next (and renewed only near its expiry) instead of being requested again for every job.
- */
-const tokenSources = new Map<string, AccessTokenSource>();
-
-function tokenSource(ctx: Pick<AppContext, 'config' | 'clock'>, shop: string, creds: Credentials, cacheKey?: string): AccessTokenSource {
-  if (creds.kind === 'access_token') return staticToken(creds.accessToken!);
-  const cached = cacheKey ? tokenSources.get(cacheKey) : undefined;
-  if (cached) return cached;
-  const source = new ClientCredentialsToken(endpoint(ctx, shop), creds.clientId!, creds.clientSecret!, ctx.clock);
-  if (cacheKey) tokenSources.set(cacheKey, source);
-  return source;
-}
-
-function endpoint(ctx: Pick<AppContext, 'config'>, shop: string) {
-  return { shop, apiVersion: ctx.config.SHOPIFY_API_VERSION, apiOrigin: ctx.config.SHOPIFY_API_ORIGIN };
-}
-
-export interface ClientOverrides {
-  sleep?: (ms: number) => Promise<void>;
-  random?: () => number;
-  timeoutMs?: number;
-  maxAttempts?: number;
-}
-
-function newClient(ctx: Pick<AppContext, 'config' | 'clock' | 'log'>, shop: string, token: AccessTokenSource, o: ClientOverrides = {}) {
-  return new ShopifyClient({ ...endpoint(ctx, shop), token, clock: ctx.clock, log: ctx.log, ...o });
-}
-
 /** A client for the tenant's stored credentials. */
 export async function clientForTenant(
   ctx: Pick<AppContext, 'config' | 'clock' | 'log' | 'db' | 'secrets'>,
@@ -186,102 +151,6 @@ export async function clientForTenant(
 
 // ---------------------------------------------------------------------------------------------------------------- 発行
 
-export interface IssueInput {
-  storeDomain?: unknown;
-  accessToken?: unknown;
-  clientId?: unknown;
-  clientSecret?: unknown;
-  /** The app's API secret key: lets Kizuna verify webhooks of an admin custom app (Dev Dashboard apps use the client secret). */
-  webhookSecret?: unknown;
-}
-
-const REQUIRED_SCOPE = 'read_customers';
-
-function str(v: unknown): string | undefined {
-  return typeof v === 'string' && v.trim() ? v.trim() : undefined;
-}
-
-function parseCredentials(input: IssueInput): Credentials {
-  const accessToken = str(input.accessToken);
-  const clientId = str(input.clientId);
-  const clientSecret = str(input.clientSecret);
-  if (accessToken && !clientId && !clientSecret) {
-    if (!/^[\x21-\x7e]{20,255}$/.test(accessToken)) {
-      throw new AppError(Codes.VALIDATION_FAILED, 'Admin APIアクセストークンの形式が正しくありません(shpat_ で始まる文字列をそのまま貼り付けてください)。');
-    }
-    return { kind: 'access_token', accessToken };
-  }
-  if (!accessToken && clientId && clientSecret) {
-    if (!/^[\x21-\x7e]{8,255}$/.test(clientId) || !/^[\x21-\x7e]{8,255}$/.test(clientSecret)) {
-      throw new AppError(Codes.VALIDATION_FAILED, 'クライアントIDまたはシークレットの形式が正しくありません。');
-    }
-    return { kind: 'client_credentials', clientId, clientSecret };
-  }
-  throw new AppError(
-    Codes.VALIDATION_FAILED,
-    'Admin APIアクセストークン(accessToken)か、クライアントIDとシークレット(clientId と clientSecret)のどちらか一方を入力してください。',
-  );
-}
-
-interface ShopCheck {
-  shop: { name: string; myshopifyDomain: string; currencyCode: string; ianaTimezone: string; plan: { publicDisplayName: string } };
-  currentAppInstallation: { accessScopes: { handle: string }[] };
-}
-
-/** Checks credentials live against Shopify and answers what the shop is and which scopes the app has. */
-export async function checkCredentials(
-  ctx: Pick<AppContext, 'config' | 'clock' | 'log'>,
-  shop: string,
-  creds: Credentials,
-  overrides: ClientOverrides = {},
-): Promise<{ shop: ShopInfo; scopes: string[] }> {
-  // No retries for an interactive check: the operator is waiting and can press 発行 again.
-  const client = newClient(ctx, shop, tokenSource(ctx, shop, creds), { maxAttempts: 2, timeoutMs: 15_000, ...overrides });
-  let data: ShopCheck;
-  try {
-    ({ data } = await client.graphql<ShopCheck>(SHOP_CHECK, {}, 3));
-  } catch (e) {
-    throw explainForOperator(e, shop, creds.kind);
-  }
-  const scopes = data.currentAppInstallation.accessScopes.map((s) => s.handle).sort();
-  if (!scopes.includes(REQUIRED_SCOPE) && !scopes.includes('write_customers')) {
-    throw new ShopifyError(
-      ShopifyCodes.MISSING_SCOPE,
-      creds.kind === 'access_token'
-        ? 'Shopifyアプリに read_customers(顧客の読み取り)のアクセス権限がありません。Shopify管理画面の「設定 > アプリと販売チャネル > アプリを開発 > (作成したアプリ) > 設定」で Admin APIスコープの read_customers にチェックを入れて保存し、アプリを再インストールしてから、もう一度「発行」してください。'
-        : 'Shopifyアプリに read_customers(顧客の読み取り)のアクセス権限がありません。Dev Dashboard でアプリの新しいバージョンのスコープに read_customers を加えてリリースし、ストアでアプリの更新を承認してから、もう一度「発行」してください。',
-      { missingScope: REQUIRED_SCOPE, grantedScopes: scopes },
-    );
-  }
-  return {
-    shop: {
-      name: data.shop.name,
-      myshopifyDomain: data.shop.myshopifyDomain,
-      currencyCode: data.shop.currencyCode,
-      ianaTimezone: data.shop.ianaTimezone,
-      plan: data.shop.plan.publicDisplayName,
-    },
-    scopes,
-  };
-}
-
-/** Shopify errors reworded for the operator at 発行: what is wrong and what to do, in Japanese. */
-function explainForOperator(e: unknown, shop: string, kind: Credentials['kind']): unknown {
-  if (!(e instanceof ShopifyError)) return e;
-  const messages: Record<string, string> = {
-    [ShopifyCodes.INVALID_TOKEN]:
-      kind === 'access_token'
-        ? `ストア ${shop} でこのAdmin APIアクセストークンは使えません。トークンを正しくコピーしたか、アプリがアンインストールされていないかを確認してください。`
-        : `ストア ${shop} でこのクライアントIDとシークレットは使えません。Dev Dashboard の値と、アプリがこのストアにインストールされていることを確認してください。`,
-    [ShopifyCodes.SHOP_NOT_FOUND]: `ストア ${shop} が見つかりません。ストアドメインを確認してください(管理画面URLの「https://admin.shopify.com/store/」の後の部分です)。`,
-    [ShopifyCodes.SHOP_UNAVAILABLE]: `ストア ${shop} は現在利用できません(支払い待ちで凍結中、またはロック中)。Shopifyの管理画面でストアの状態を確認してください。`,
-    [ShopifyCodes.SHOPIFY_UNAVAILABLE]: 'Shopifyに接続できませんでした。しばらくしてからもう一度お試しください。',
-    [ShopifyCodes.SHOPIFY_THROTTLED]: 'Shopifyが混み合っています。しばらくしてからもう一度お試しください。',
-  };
-  const message = messages[e.code];
-  return message ? new ShopifyError(e.code, message, e.details) : e;
-}
-
 /** 発行: checks the credentials live, then stores them encrypted. Re-issuing replaces the stored credentials. */
 export async function issueCredentials(
   ctx: AppContext,
@@ -292,7 +161,7 @@ export async function issueCredentials(
   const shop = normalizeStoreDomain(input.storeDomain);
   const creds = parseCredentials(input);
   const checked = await checkCredentials(ctx, shop, creds, overrides);
-  const webhookSecret = creds.kind === 'client_credentials' ? creds.clientSecret! : str(input.webhookSecret);
+  const webhookSecret = webhookSecretFor(input, creds);
   const now = ctx.clock.now();
   const enc = (s: string | undefined) => (s ? ctx.secrets.encrypt(s) : null);
   const { rows } = await ctx.db.pool.query(
@@ -328,51 +197,6 @@ export async function issueCredentials(
 
 // ---------------------------------------------------------------------------------------------------------------- 連携
 
-export function shopifyCategorySpec() {
-  return {
-    key: SHOPIFY_CATEGORY_KEY,
-    name: SHOPIFY_CATEGORY_NAME,
-    readOnly: true,
-    fields: SHOPIFY_FIELDS.map((f) => ({ key: f.key, name: f.name, type: f.type })),
-  };
-}
-
-/** The 22 field ids in SHOPIFY_FIELDS order (what the sync writes by). */
-export async function shopifyFieldIds(db: Queryable, tenantId: string): Promise<number[]> {
-  const { rows } = await db.query(
-    `SELECT f.key, f.id FROM custom_fields f JOIN custom_categories c ON c.id = f.category_id
-     WHERE c.tenant_id = $1 AND c.key = $2`,
-    [tenantId, SHOPIFY_CATEGORY_KEY],
-  );
-  const byKey = new Map(rows.map((r) => [r.key as string, Number(r.id)]));
-  return SHOPIFY_FIELDS.map((f) => {
-    const id = byKey.get(f.key);
-    if (id === undefined) throw new Error(`the Shopify field ${f.key} is missing; link again to recreate it`);
-    return id;
-  });
-}
-
-/** Whether PUBLIC_URL can receive Shopify's webhooks: https and not a loopback or private address. */
-export function isPublicHttps(url: string): boolean {
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
-    return false;
-  }
-  if (u.protocol !== 'https:') return false;
-  const h = u.hostname;
-  return !(
-    h === 'localhost' ||
-    h.endsWith('.localhost') ||
-    /^127\./.test(h) ||
-    /^10\./.test(h) ||
-    /^192\.168\./.test(h) ||
-    /^172\.(1[6-9]|2\d|3[01])\./.test(h) ||
-    h === '[::1]'
-  );
-}
-
 export async function linkIntegration(
   ctx: AppContext,
   tenant: Tenant,
@@ -400,10 +224,6 @@ async function setWebhookState(ctx: AppContext, tenantId: string, state: string,
     `UPDATE shopify_integrations SET webhook_state = $2, webhook_message = $3, webhook_ids = coalesce($4, webhook_ids) WHERE tenant_id = $1`,
     [tenantId, state, message, ids ?? null],
   );
-}
-
-export function webhookCallbackUrl(ctx: Pick<AppContext, 'config'>, tenantId: string): string {
-  return `${ctx.config.PUBLIC_URL}/webhooks/shopify/${tenantId}`;
 }
 
 /** Subscribes to customer webhooks when Shopify can reach us and we can verify what it sends; otherwise says why not. */

@@ -2,7 +2,8 @@
 // status` all show this one shape. Never any secret.
 import type { AppContext } from '../context.js';
 import { hasShopifyPlan, type Tenant } from '../crm/tenants.js';
-import { getIntegration, webhookCallbackUrl } from './integration.js';
+import { getIntegration } from './integration.js';
+import { webhookCallbackUrl } from './webhooks.js';
 import { nextNightlyRun } from '../sync/schedule.js';
 import { isActive, isFinished, listRuns, RunStatus, runJson } from '../sync/run-store.js';
 

@@ -6,6 +6,31 @@ import crypto from 'node:crypto';
 import type { AppContext } from '../context.js';
 import { findInputProblem } from '../input.js';
 
+/** Whether PUBLIC_URL can receive Shopify's webhooks: https and not a loopback or private address. */
+export function isPublicHttps(url: string): boolean {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return false;
+  }
+  if (u.protocol !== 'https:') return false;
+  const h = u.hostname;
+  return !(
+    h === 'localhost' ||
+    h.endsWith('.localhost') ||
+    /^127\./.test(h) ||
+    /^10\./.test(h) ||
+    /^192\.168\./.test(h) ||
+    /^172\.(1[6-9]|2\d|3[01])\./.test(h) ||
+    h === '[::1]'
+  );
+}
+
+export function webhookCallbackUrl(ctx: Pick<AppContext, 'config'>, tenantId: string): string {
+  return `${ctx.config.PUBLIC_URL}/webhooks/shopify/${tenantId}`;
+}
+
 export function verifyShopifyHmac(rawBody: Buffer, secret: string, header: string | string[] | undefined): boolean {
   if (typeof header !== 'string' || !secret) return false;
   const given = Buffer.from(header, 'base64');

@@ -20,8 +20,10 @@ import {
   customersCountsUpTo,
   customersPage,
   customersPageSize,
+  numericId,
+  parseShopifyCustomer,
+  type ShopifyCustomer,
 } from '../shopify/queries.js';
-import { numericId, ShopifyCustomerSchema, type ShopifyCustomer } from './map.js';
 
 export type FetchCheckpoint =
   | { kind: 'pages'; filter: string | null; after: string | null }
@@ -87,17 +89,6 @@ export function fetchCustomers(opts: FetchOptions): AsyncGenerator<FetchBatch> {
   return readsBulk(opts) ? fetchBulk(opts) : fetchPages(opts);
 }
 
-function parseCustomer(node: unknown): ShopifyCustomer {
-  const parsed = ShopifyCustomerSchema.safeParse(node);
-  if (!parsed.success) {
-    throw new ShopifyError(
-      ShopifyCodes.SHOPIFY_QUERY_REJECTED,
-      `Shopify sent a customer Kizuna cannot read: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
-    );
-  }
-  return parsed.data;
-}
-
 /** Whether Shopify answered ACCESS_DENIED for `lastOrder` (the rest of the data came with it). */
 export function lastOrderDenied(errors: GraphQLErrorShape[]): boolean {
   return errors.some((e) => e.extensions?.code === 'ACCESS_DENIED' && e.path?.includes('lastOrder'));
@@ -127,7 +118,7 @@ async function* fetchPages(opts: FetchOptions): AsyncGenerator<FetchBatch> {
       withLastOrder = false;
       await opts.onLastOrderDenied?.();
     }
-    const customers = nodes.map(parseCustomer);
+    const customers = nodes.map(parseShopifyCustomer);
     after = data.customers.pageInfo.endCursor ?? after;
     yield { customers, checkpoint: { kind: 'pages', filter, after } };
     if (!data.customers.pageInfo.hasNextPage) return;
@@ -368,7 +359,7 @@ async function* streamJsonl(
         throw new ShopifyError(ShopifyCodes.SHOPIFY_BULK_FAILED, `The bulk export is cut off or corrupt at line ${lineNo}.`);
       }
       if (obj.__parentId) continue;
-      batch.push(parseCustomer(obj));
+      batch.push(parseShopifyCustomer(obj));
       if (batch.length >= size) {
         yield { customers: batch, checkpoint: checkpointAt(lineNo) };
         batch = [];
@@ -401,29 +392,4 @@ export async function fetchLastOrderIds(client: ShopifyClient, customerIds: stri
     for (const c of res.customers) out.set(String(c.id), numericId(c.last_order_id));
   }
   return out;
-}
-
-/**
- * Reads one item ahead: the next batch is downloaded, parsed and prepared while the caller writes the current ones, so the
- * database never waits for Node between batches. When the caller stops early, the source is closed once its step in flight
- * ends — in the background, so a failure is not held up by a download or an export still being polled.
- */
-export async function* readAhead<T>(source: AsyncGenerator<T>): AsyncGenerator<T> {
-  let next = source.next();
-  next.catch(() => undefined); // surfaced when awaited below
-  let finished = false;
-  try {
-    for (;;) {
-      const r = await next;
-      if (r.done) {
-        finished = true;
-        return;
-      }
-      next = source.next();
-      next.catch(() => undefined);
-      yield r.value;
-    }
-  } finally {
-    if (!finished) void next.then(() => source.return(undefined), () => undefined).catch(() => undefined);
-  }
 }

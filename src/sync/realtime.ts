@@ -11,12 +11,11 @@ import { withTransaction } from '../db/index.js';
 import { defineJob, sendJob, type JobHandler } from '../jobs/define.js';
 import { onFriendEmailChanged } from '../crm/events.js';
 import { getTenant, hasShopifyPlan } from '../crm/tenants.js';
-import { clientForTenant, getIntegration, setLastOrderSourceRest, shopifyFieldIds } from '../shopify/integration.js';
-import { customersByIds } from '../shopify/queries.js';
+import { shopifyFieldIds } from '../shopify/fields.js';
+import { clientForTenant, getIntegration, setLastOrderSourceRest } from '../shopify/integration.js';
+import { customersByIds, ShopifyCustomerSchema, type ShopifyCustomer } from '../shopify/queries.js';
 import { lastOrderDenied, withoutLastOrder } from './fetch.js';
-import { ShopifyCustomerSchema, type ShopifyCustomer } from './map.js';
-import { linkAllFromMirror, prepareBatch } from './runs.js';
-import { markDeleted, writeBatch } from './write.js';
+import { linkAllFromMirror, markDeleted, prepareBatch, writeBatch } from './write.js';
 
 async function activeIntegration(ctx: AppContext, tenantId: string) {
   const integration = await getIntegration(ctx.db.pool, tenantId);

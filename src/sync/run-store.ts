@@ -212,7 +212,7 @@ export async function heartbeat(db: Queryable, runId: string, claim: string, now
 }
 
 /** What a new run (no checkpoint yet) will read: its mode, the customers expected and the window start. */
-export async function planRun(db: Queryable, runId: string, plan: { mode: RunMode; total: number; since: Date | null }): Promise<void> {
+export async function recordPlan(db: Queryable, runId: string, plan: { mode: RunMode; total: number; since: Date | null }): Promise<void> {
   await db.query(`UPDATE sync_runs SET total = $2, since = $3, mode = $4 WHERE id = $1`, [runId, plan.total, plan.since, plan.mode]);
 }
 

@@ -4,23 +4,34 @@
 // checkpoint by another worker.
 import crypto from 'node:crypto';
 import type { AppContext } from '../context.js';
-import { withTransaction } from '../db/index.js';
+import { withTransaction, type Queryable } from '../db/index.js';
 import { AppError, Codes } from '../errors.js';
 import { defineJob, type JobHandler } from '../jobs/define.js';
 import { getTenant } from '../crm/tenants.js';
-import { ShopifyCodes, ShopifyError } from '../shopify/errors.js';
+import type { ShopifyClient } from '../shopify/client.js';
+import { ShopifyCodes } from '../shopify/errors.js';
 import {
   advanceCursor,
   checkPlanForRuns,
   clientForTenant,
   integrationStatus,
   setLastOrderSourceRest,
-  shopifyFieldIds,
-  type ClientOverrides,
+  type Integration,
 } from '../shopify/integration.js';
-import { countCustomers, fetchCustomers, fetchLastOrderIds, readAhead, readsBulk, updatedSinceFilter, type FetchCheckpoint } from './fetch.js';
-import { markDeleted, prepareCustomer, writeBatch, writeLinkedValues, type BatchCounts, type PreparedCustomer } from './write.js';
-import type { ShopifyCustomer } from './map.js';
+import type { ClientOverrides } from '../shopify/credentials.js';
+import { shopifyFieldIds } from '../shopify/fields.js';
+import type { ShopifyCustomer } from '../shopify/queries.js';
+import { countCustomers, fetchCustomers, readsBulk, updatedSinceFilter, type FetchBatch, type FetchCheckpoint } from './fetch.js';
+import {
+  batchKeys,
+  linkAllFromMirror,
+  markDeleted,
+  prepareBatch,
+  writeBatch,
+  type BatchCounts,
+  type PreparedCustomer,
+} from './write.js';
+import { readAhead, writeInOrder } from './pipeline.js';
 import { closeIncident, openIncident } from './incidents.js';
 import {
   addCounts,
@@ -29,8 +40,8 @@ import {
   heartbeat,
   loadRun,
   maxUpdatedAt,
-  planRun,
   recordBatch,
+  recordPlan,
   recordSeen,
   requeueRun,
   RunStatus,
@@ -168,242 +179,221 @@ function asRunError(e: unknown): RunError {
   return { code: transient ? Codes.DATABASE_UNAVAILABLE : Codes.INTERNAL_ERROR, message: msg, retryable: transient, mail: true };
 }
 
-async function runBody(ctx: AppContext, row: ClaimedRun, claim: string, log: AppContext['log'], opts: ExecuteOptions): Promise<void> {
-  const tenantId = row.tenantId;
-  const runId = row.id;
-  const tenant = await getTenant(ctx.db.pool, tenantId);
+/** What an execution reads, decided when the run starts (a resumed run keeps what its first attempt decided). */
+interface Plan {
+  mode: RunMode;
+  /** Only customers updated since then (incremental runs, with an overlap); null for all. */
+  since: Date | null;
+  /** Customers expected (customersCount when the run started). */
+  total: number | null;
+  /** A new run reads bulk exports (a large store or many changes); a resumed one reads the way its checkpoint says. */
+  bulk: boolean;
+  resume: FetchCheckpoint | null;
+}
+
+/** A batch ready to be written, and what the run does with it. */
+interface ReadyBatch {
+  prepared: PreparedCustomer[];
+  /** Where to resume once this batch is written. */
+  checkpoint: FetchCheckpoint;
+  /** false while the run is the mirror-only run after 発行: the mirror only, no links and no values. */
+  linking: boolean;
+  /** What a batch written at the same time must not share (see pipeline.ts); null: written alone. */
+  keys: Set<string> | null;
+  /** The newest updatedAt of the batch, never past its export's start: how far the cursor may move. */
+  maxUpdated: string | null;
+}
+
+/** One run: plan → fetch → prepare → write → finish. */
+async function runBody(ctx: AppContext, run: ClaimedRun, claim: string, log: AppContext['log'], opts: ExecuteOptions): Promise<void> {
+  // Plan: the run may go on (plan, integration), and what it reads.
+  const { client, integration } = await openIntegration(ctx, run, opts);
+  // The 22 fields exist from 連携 on; the mirror-only run after 発行 needs none (and may become a linking run midway).
+  const fieldIds = fieldIdsOnce(ctx, run.tenantId);
+  if (run.trigger !== 'issue') await fieldIds();
+  const plan = await planReading(ctx, run, client, integration);
+
+  // Fetch: batches of customers, each with the checkpoint that resumes after it.
+  const lastOrder = { fromGraphql: integration.lastOrderSource === 'graphql' };
+  const fetched = fetchCustomers({
+    client,
+    withLastOrder: lastOrder.fromGraphql,
+    onLastOrderDenied: async () => {
+      // read_orders was taken away after 発行: from now on (this run, later runs, webhooks) 最終注文ID comes from REST.
+      lastOrder.fromGraphql = false;
+      await setLastOrderSourceRest(ctx.db.pool, run.tenantId);
+    },
+    since: plan.since,
+    bulk: plan.bulk,
+    total: plan.total,
+    bulkParts: Math.min(syncSettings.bulkMaxParts, Math.max(1, Math.ceil((plan.total ?? 0) / syncSettings.bulkCustomersPerPart))),
+    resume: plan.resume,
+    sleep: opts.sleep ?? realSleep,
+    batchSize: opts.batchSize,
+    log,
+  });
+
+  // Prepare: each batch mapped as soon as it is read. A bulk file is read one batch ahead (the database never waits for
+  // Node); pages are read one at a time, each after the previous one is written — Shopify's cost limit sets their pace, and a
+  // page read ahead would only spend points early.
+  const prepared = prepareEach(fetched, (customers) => prepareBatch(ctx, client, run.tenantId, customers, lastOrder.fromGraphql));
+  const ready = checkEach(ctx, run, readsBulk(plan) ? readAhead(prepared) : prepared);
+
+  // Write: each batch in its own transaction with its checkpoint. A bulk export's batches of a linking run that share no
+  // customer and no email — so no row — are written two at a time, on two connections (pipeline.ts); pages, the mirror-only
+  // run and the export's first checkpoint one at a time. At most two batches in flight and one read ahead (plus the lines
+  // being parsed): the memory stays that of a few batches.
+  const reportBatch = progressReporter(run, plan.total, opts);
+  await writeInOrder(
+    ready,
+    (batch) => batch.keys,
+    async (batch, after) => reportBatch(await writeOne(ctx, run, claim, plan, batch, batch.linking ? await fieldIds() : [], after)),
+  );
+
+  // Finish: links from the mirror, deletions, the cursor.
+  await completeRun(ctx, run, claim, plan, fieldIds);
+}
+
+/** The tenant may still run (plan), and its integration is linked — or issued, for the mirror-only run after 発行. */
+async function openIntegration(ctx: AppContext, run: ClaimedRun, opts: ExecuteOptions) {
+  const tenant = await getTenant(ctx.db.pool, run.tenantId);
   if (!tenant) throw new AppError(Codes.NOT_FOUND, 'The tenant no longer exists.');
   if (!(await checkPlanForRuns(ctx, tenant))) {
     throw new AppError('PLAN_REQUIRED', 'エンタープライズプランとShopify連携オプションのご契約がないため、反映を停止しました。');
   }
-  const { client, integration } = await clientForTenant(ctx, tenantId, opts.client);
-  let mirrorOnly = row.trigger === 'issue';
-  if (integration.status !== 'linked' && !(mirrorOnly && integration.status === 'issued')) {
+  const opened = await clientForTenant(ctx, run.tenantId, opts.client);
+  const status = opened.integration.status;
+  if (status !== 'linked' && !(run.trigger === 'issue' && status === 'issued')) {
     throw new AppError(ShopifyCodes.UNLINKED, '連携が解除されているため中止しました。');
   }
-  // The 22 fields exist from 連携 on; the mirror-only run after 発行 needs none (and may become a linking run midway).
-  let fieldIds: number[] = [];
-  const ensureFieldIds = async () => (fieldIds.length ? fieldIds : (fieldIds = await shopifyFieldIds(ctx.db.pool, tenantId)));
-  if (!mirrorOnly) await ensureFieldIds();
-  let withLastOrder = integration.lastOrderSource === 'graphql';
-  const onLastOrderDenied = async () => {
-    // read_orders was taken away after 発行: from now on (this run, later runs, webhooks) 最終注文ID comes from REST.
-    withLastOrder = false;
-    await setLastOrderSourceRest(ctx.db.pool, tenantId);
+  return opened;
+}
+
+/** The tenant's 22 field ids, read once when first needed. */
+function fieldIdsOnce(ctx: AppContext, tenantId: string): () => Promise<number[]> {
+  let ids: Promise<number[]> | null = null;
+  return () => (ids ??= shopifyFieldIds(ctx.db.pool, tenantId));
+}
+
+/** A new run counts what it will read and records its plan; a resumed run reads on from its checkpoint. */
+async function planReading(ctx: AppContext, run: ClaimedRun, client: ShopifyClient, integration: Integration): Promise<Plan> {
+  const resume = run.checkpoint as FetchCheckpoint | null;
+  const mode: RunMode = run.mode === 'incremental' && integration.syncCursor ? 'incremental' : 'full';
+  const since = run.since ?? (mode === 'incremental' ? new Date(new Date(integration.syncCursor!).getTime() - syncSettings.overlapMs) : null);
+  if (resume) return { mode, since, total: run.total, bulk: false, resume };
+  const total = await countCustomers(client, updatedSinceFilter(since));
+  await recordPlan(ctx.db.pool, run.id, { total, since, mode });
+  return { mode, since, total, bulk: total >= (mode === 'full' ? syncSettings.bulkThreshold : syncSettings.incrementalBulkThreshold), resume };
+}
+
+/**
+ * Each fetched batch prepared as soon as it is read; the parsed Shopify records are let go then (nothing here keeps a
+ * reference to them while the batch waits and is written), which keeps the worker's memory at what the writes need.
+ */
+async function* prepareEach(
+  batches: AsyncGenerator<FetchBatch>,
+  prepare: (customers: ShopifyCustomer[]) => Promise<PreparedCustomer[]>,
+): AsyncGenerator<{ checkpoint: FetchCheckpoint; prepared: PreparedCustomer[] }> {
+  const next = async () => {
+    const r = await batches.next();
+    return r.done ? null : { checkpoint: r.value.checkpoint, prepared: await prepare(r.value.customers) };
   };
-  const sleep = opts.sleep ?? realSleep;
-
-  const checkpoint = row.checkpoint as FetchCheckpoint | null;
-  const mode: RunMode = row.mode === 'incremental' && integration.syncCursor ? 'incremental' : 'full';
-  const since: Date | null =
-    row.since ?? (mode === 'incremental' ? new Date(new Date(integration.syncCursor!).getTime() - syncSettings.overlapMs) : null);
-  let useBulk = false;
-  let total = row.total;
-  if (!checkpoint) {
-    total = await countCustomers(client, updatedSinceFilter(since));
-    useBulk = total >= (mode === 'full' ? syncSettings.bulkThreshold : syncSettings.incrementalBulkThreshold);
-    await planRun(ctx.db.pool, runId, { total, since, mode });
+  try {
+    for (let item = await next(); item; item = await next()) yield item;
+  } finally {
+    await batches.return(undefined);
   }
-  let done = row.counts.fetched;
+}
 
-  let batchNo = 0;
-  const batches = fetchCustomers({
-    client,
-    withLastOrder,
-    onLastOrderDenied,
-    since,
-    bulk: useBulk,
-    total,
-    bulkParts: Math.min(syncSettings.bulkMaxParts, Math.max(1, Math.ceil((total ?? 0) / syncSettings.bulkCustomersPerPart))),
-    resume: checkpoint,
-    sleep,
-    batchSize: opts.batchSize,
-    log,
+/** Re-reads the run before each batch: 連携を解除 stops it; 連携 during the mirror-only run after 発行 turns it into a linking run. */
+async function* checkEach(
+  ctx: AppContext,
+  run: ClaimedRun,
+  batches: AsyncIterable<{ checkpoint: FetchCheckpoint; prepared: PreparedCustomer[] }>,
+): AsyncGenerator<ReadyBatch> {
+  for await (const { checkpoint, prepared } of batches) {
+    await stopIfUnlinked(ctx.db.pool, run.tenantId);
+    const linking = (await runTrigger(ctx.db.pool, run.id)) !== 'issue';
+    const keys = linking && checkpoint.kind === 'bulk' && prepared.length ? batchKeys(prepared) : null;
+    let maxUpdated = prepared.reduce<string | null>((m, x) => (!m || Date.parse(x.updatedAt) > Date.parse(m) ? x.updatedAt : m), null);
+    // A bulk read holds what Shopify had when its (first) export started: a customer changed after that and seen here in a
+    // later export must not move the cursor past changes the earlier export could not see.
+    const exportedAt = checkpoint.kind === 'bulk' ? checkpoint.startedAt : null;
+    if (maxUpdated && exportedAt && Date.parse(exportedAt) < Date.parse(maxUpdated)) maxUpdated = exportedAt;
+    yield { checkpoint, prepared, linking, keys, maxUpdated };
+  }
+}
+
+async function stopIfUnlinked(db: Queryable, tenantId: string): Promise<void> {
+  if ((await integrationStatus(db, tenantId)) === 'unlinked') throw new AppError(ShopifyCodes.UNLINKED, '連携が解除されたため中止しました。');
+}
+
+/**
+ * Writes one batch in its own transaction with its counts and checkpoint. `after`: the batch before it, still being written;
+ * this one commits only once that one has committed and been reported, so checkpoints advance in order.
+ */
+async function writeOne(
+  ctx: AppContext,
+  run: ClaimedRun,
+  claim: string,
+  plan: Plan,
+  batch: ReadyBatch,
+  fieldIds: number[],
+  after: Promise<void> | null,
+): Promise<BatchCounts> {
+  return withTransaction(ctx.db.pool, async (tx) => {
+    // A batch commits without waiting for its WAL to reach the disk: a crash can lose only the last batches together with
+    // their checkpoint, which the resumed run then simply reads again (the run's own end is a normal, durable commit, which
+    // also makes every batch before it durable). Spares a disk flush per batch on the path every batch waits on.
+    await tx.query('SET LOCAL synchronous_commit = off');
+    const counts = await writeBatch(tx, { tenantId: run.tenantId, fieldIds, customers: batch.prepared, now: ctx.clock.now(), link: batch.linking });
+    if (plan.mode === 'full') await recordSeen(tx, run.id, batch.prepared.map((p) => p.customerId));
+    if (after) {
+      await after;
+      // 連携を解除 while the previous batch was being written stops the run before this one counts.
+      await stopIfUnlinked(tx, run.tenantId);
+    }
+    const written = { counts, checkpoint: batch.checkpoint, maxUpdated: batch.maxUpdated, now: ctx.clock.now() };
+    // Taken over while this worker was presumed dead: the batch is rolled back, the other worker carries on.
+    if (!(await recordBatch(tx, run.id, claim, written))) throw new Abandoned();
+    return counts;
   });
-  // Writes one batch in its own transaction with its checkpoint, then reports it. `after`: the batch before it, still being
-  // written; this one commits only once that one has committed and been reported, so checkpoints advance in order.
-  const writeOne = async (checkpoint: FetchCheckpoint, maxUpdated: string | null, prepared: PreparedCustomer[], linking: boolean, after: Promise<void> | null) => {
-    const counts = await withTransaction(ctx.db.pool, async (tx) => {
-      // A batch commits without waiting for its WAL to reach the disk: a crash can lose only the last batches together with
-      // their checkpoint, which the resumed run then simply reads again (the run's own end is a normal, durable commit, which
-      // also makes every batch before it durable). Spares a disk flush per batch on the path every batch waits on.
-      await tx.query('SET LOCAL synchronous_commit = off');
-      if (linking) await ensureFieldIds();
-      const c = await writeBatch(tx, { tenantId, fieldIds, customers: prepared, now: ctx.clock.now(), link: linking });
-      if (mode === 'full') await recordSeen(tx, runId, prepared.map((p) => p.customerId));
-      if (after) {
-        await after;
-        // 連携を解除 while the previous batch was being written stops the run before this one counts.
-        if ((await integrationStatus(tx, tenantId)) === 'unlinked') throw new AppError(ShopifyCodes.UNLINKED, '連携が解除されたため中止しました。');
-      }
-      // Taken over while this worker was presumed dead: the batch is rolled back, the other worker carries on.
-      if (!(await recordBatch(tx, runId, claim, { counts: c, checkpoint, maxUpdated, now: ctx.clock.now() }))) throw new Abandoned();
-      return c;
-    });
+}
+
+/** Reports each committed batch: progress, then the test hook that may kill the execution between batches. */
+function progressReporter(run: ClaimedRun, total: number | null, opts: ExecuteOptions): (counts: BatchCounts) => Promise<void> {
+  let done = run.counts.fetched;
+  let batchNo = 0;
+  return async (counts) => {
     done += counts.fetched;
-    opts.onProgress?.({ runId, done, total, counts });
+    opts.onProgress?.({ runId: run.id, done, total, counts });
     try {
       await opts.afterBatch?.(++batchNo);
     } catch (e) {
       throw new Abandoned(e);
     }
   };
+}
 
-  // A bulk export's batches are written two at a time, on two connections: PostgreSQL works on one batch while it finishes the
-  // previous one (a server with two cores or more does both at once), and the next lines are parsed meanwhile. Only batches
-  // of a linking run that share no customer and no email — so no row — overlap; commits stay in order (see writeOne).
-  let last: { done: Promise<void>; keys: Set<string> } | null = null;
-  try {
-    // Each fetched batch mapped as soon as it is read; the parsed Shopify records are let go then (nothing here keeps a
-    // reference to them while the batch waits and is written), which keeps the worker's memory at what the writes need.
-    const prepareNext = async (): Promise<{ checkpoint: FetchCheckpoint; prepared: PreparedCustomer[] } | null> => {
-      const r = await batches.next();
-      if (r.done) return null;
-      return { checkpoint: r.value.checkpoint, prepared: await prepareBatch(ctx, client, tenantId, r.value.customers, withLastOrder) };
-    };
-    const ready = (async function* () {
-      try {
-        for (let item = await prepareNext(); item; item = await prepareNext()) yield item;
-      } finally {
-        await batches.return(undefined);
-      }
-    })();
-    // A bulk file is read one batch ahead (the database never waits for Node); pages are read one at a time, each after the
-    // previous one is written — Shopify's cost limit sets their pace, and a page read ahead would only spend points early.
-    for await (const batch of readsBulk({ bulk: useBulk, resume: checkpoint }) ? readAhead(ready) : ready) {
-      const { prepared } = batch;
-      // Re-read each batch: 連携を解除 stops the run; 連携 during the mirror-only run after 発行 turns it into a linking run.
-      if ((await integrationStatus(ctx.db.pool, tenantId)) === 'unlinked') throw new AppError(ShopifyCodes.UNLINKED, '連携が解除されたため中止しました。');
-      mirrorOnly = (await runTrigger(ctx.db.pool, runId)) === 'issue';
-      const keys = !mirrorOnly && batch.checkpoint.kind === 'bulk' && prepared.length ? batchKeys(prepared) : null;
-      const overlap = last && keys && disjoint(last.keys, keys) ? last : null;
-      if (last && !overlap) await last.done;
-      let maxUpdated = prepared.reduce<string | null>((m, x) => (!m || Date.parse(x.updatedAt) > Date.parse(m) ? x.updatedAt : m), null);
-      // A bulk read holds what Shopify had when its (first) export started: a customer changed after that and seen here in a
-      // later export must not move the cursor past changes the earlier export could not see.
-      const exportedAt = batch.checkpoint.kind === 'bulk' ? batch.checkpoint.startedAt : null;
-      if (maxUpdated && exportedAt && Date.parse(exportedAt) < Date.parse(maxUpdated)) maxUpdated = exportedAt;
-      const doneOne = writeOne(batch.checkpoint, maxUpdated, prepared, !mirrorOnly, overlap?.done ?? null);
-      doneOne.catch(() => undefined); // awaited below; a failure must not go unhandled meanwhile
-      if (!keys) {
-        // Pages, the mirror-only run and the export's first checkpoint: one batch at a time, the next one read only after
-        // this one has been written and reported.
-        await doneOne;
-        last = null;
-        continue;
-      }
-      last = { done: doneOne, keys };
-      // At most two batches in flight and one read ahead (plus the lines being parsed): the memory stays that of a few batches.
-      if (overlap) await overlap.done;
-    }
-    if (last) await last.done;
-  } finally {
-    // Never leave a batch's transaction behind: the one after a failed batch rolls back (it waits on it), then we go on.
-    await last?.done.catch(() => undefined);
-  }
-
-  mirrorOnly = (await runTrigger(ctx.db.pool, runId)) === 'issue';
+/**
+ * Completes a run whose batches are all written, in one transaction holding the run's row until commit, so no other worker
+ * can take the run over meanwhile.
+ */
+async function completeRun(ctx: AppContext, run: ClaimedRun, claim: string, plan: Plan, fieldIds: () => Promise<number[]>): Promise<void> {
+  const linking = (await runTrigger(ctx.db.pool, run.id)) !== 'issue';
   await withTransaction(ctx.db.pool, async (tx) => {
-    // Holds the run's row until commit, so no other worker can take the run over while it is being completed.
-    if (!(await heartbeat(tx, runId, claim, ctx.clock.now()))) throw new Abandoned();
-    if (!mirrorOnly) {
+    if (!(await heartbeat(tx, run.id, claim, ctx.clock.now()))) throw new Abandoned();
+    if (linking) {
       // Customers read before this run started linking (the mirror-only part of a run that 連携 joined), or matched by an email
       // that arrived while the run was reading, are linked from the mirror now.
-      const linked = await linkAllFromMirror(tx, tenantId, await ensureFieldIds(), ctx.clock.now());
-      await addCounts(tx, runId, { linked });
+      await addCounts(tx, run.id, { linked: await linkAllFromMirror(tx, run.tenantId, await fieldIds(), ctx.clock.now()) });
     }
-    if (mode === 'full') {
+    if (plan.mode === 'full') {
       // Deleted in Shopify: in the mirror, not seen by this complete full run, and already known before it started.
-      const deleted = await markDeleted(tx, tenantId, await unseenCustomers(tx, row), ctx.clock.now());
-      await addCounts(tx, runId, { deleted });
+      await addCounts(tx, run.id, { deleted: await markDeleted(tx, run.tenantId, await unseenCustomers(tx, run), ctx.clock.now()) });
     }
     // The next incremental run starts at the newest updatedAt this run saw — never at "now", which could skip customers
     // changed while this run was reading.
-    await advanceCursor(tx, tenantId, await maxUpdatedAt(tx, runId));
+    await advanceCursor(tx, run.tenantId, await maxUpdatedAt(tx, run.id));
   });
-}
-
-/**
- * Links every friend to the mirror customer with its verified email (friends already linked keep their customer). Runs at the end
- * of every run, so it starts from the friends not linked yet and probes the mirror by email for each: its cost follows the
- * friends, not the store (joining the whole mirror took seconds per run at a million customers, for nothing new to link).
- */
-export async function linkAllFromMirror(
-  tx: import('pg').PoolClient,
-  tenantId: string,
-  fieldIds: number[],
-  now: Date,
-  /** Only this friend (its email just arrived); all unlinked friends when omitted. */
-  friendId: number | null = null,
-): Promise<number> {
-  const { rows } = await tx.query<{ friend_id: string }>(
-    `INSERT INTO shopify_links (tenant_id, friend_id, customer_id, matched_email, linked_at)
-     SELECT f.tenant_id, f.id, c.customer_id, c.email_matchable, $2
-     FROM friends f CROSS JOIN LATERAL (
-       SELECT customer_id, email_matchable FROM shopify_customers c
-       WHERE c.tenant_id = f.tenant_id AND c.email_matchable = f.email_normalized AND c.deleted_at IS NULL
-       ORDER BY c.shopify_updated_at DESC LIMIT 1) c
-     WHERE f.tenant_id = $1 AND f.email_normalized IS NOT NULL AND ($3::bigint IS NULL OR f.id = $3)
-       AND NOT EXISTS (SELECT 1 FROM shopify_links l WHERE l.tenant_id = f.tenant_id AND l.friend_id = f.id)
-     ON CONFLICT (tenant_id, friend_id) DO NOTHING
-     RETURNING friend_id::text AS friend_id`,
-    [tenantId, now, friendId],
-  );
-  if (rows.length) await writeLinkedValues(tx, { tenantId, fieldIds, customerIds: [], friendIds: rows.map((r) => r.friend_id), now });
-  return rows.length;
-}
-
-/**
- * Maps a batch, filling 最終注文ID from REST for customers whose orders changed when GraphQL's lastOrder is not allowed (runs
- * and webhook follow-ups alike).
- */
-export async function prepareBatch(
-  ctx: AppContext,
-  client: import('../shopify/client.js').ShopifyClient,
-  tenantId: string,
-  customers: ShopifyCustomer[],
-  withLastOrder: boolean,
-): Promise<PreparedCustomer[]> {
-  if (withLastOrder) return customers.map((c) => prepareCustomer(c));
-  const { rows } = await ctx.db.pool.query(
-    `SELECT customer_id::text AS id, v_orders_count::text AS orders, v_last_order_id, last_order_source
-     FROM shopify_customers WHERE tenant_id = $1 AND customer_id = ANY($2::bigint[])`,
-    [tenantId, customers.map((c) => c.legacyResourceId)],
-  );
-  const known = new Map(rows.map((r) => [r.id as string, r]));
-  const ask = customers
-    .filter((c) => Number(c.numberOfOrders) > 0 && known.get(c.legacyResourceId)?.orders !== String(BigInt(c.numberOfOrders)))
-    .map((c) => c.legacyResourceId);
-  let fromRest = new Map<string, string | null>();
-  if (ask.length) {
-    try {
-      fromRest = await fetchLastOrderIds(client, ask);
-    } catch (e) {
-      // One optional field never fails a sync: keep what we knew and try again on the next change.
-      if (!(e instanceof ShopifyError) || e.code === ShopifyCodes.INVALID_TOKEN) throw e;
-      ctx.log.warn({ tenantId, code: e.code }, 'last order ids unavailable from REST; keeping the known ones');
-    }
-  }
-  return customers.map((c) => {
-    const id = c.legacyResourceId;
-    if (Number(c.numberOfOrders) === 0) return prepareCustomer(c, { id: null, source: null });
-    if (fromRest.has(id)) return prepareCustomer(c, { id: fromRest.get(id) ?? null, source: 'rest' });
-    const k = known.get(id);
-    return prepareCustomer(c, { id: k?.v_last_order_id ?? null, source: k?.last_order_source ?? null });
-  });
-}
-
-/** What two batches written at the same time must not share: customers and matchable emails (and so mirror rows, links, values). */
-function batchKeys(prepared: PreparedCustomer[]): Set<string> {
-  const keys = new Set<string>();
-  for (const c of prepared) {
-    keys.add(`c${c.customerId}`);
-    if (c.emailMatchable) keys.add(`e${c.emailMatchable}`);
-  }
-  return keys;
-}
-
-function disjoint(a: Set<string>, b: Set<string>): boolean {
-  for (const k of b) if (a.has(k)) return false;
-  return true;
 }

@@ -11,12 +11,17 @@
 // Shopify ids exceed 2^53 (706405506930370084): they travel as strings and are cast to text whenever SQL returns them.
 import crypto from 'node:crypto';
 import type pg from 'pg';
+import type { AppContext } from '../context.js';
+import type { ShopifyClient } from '../shopify/client.js';
+import { ShopifyCodes, ShopifyError } from '../shopify/errors.js';
 import { from as copyFrom } from 'pg-copy-streams';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import { writeValuesFrom } from '../crm/custom-data.js';
 import { SHOPIFY_FIELDS } from '../shopify/fields.js';
-import { mapCustomer, matchableEmail, type MappedCustomer, type ShopifyCustomer } from './map.js';
+import type { ShopifyCustomer } from '../shopify/queries.js';
+import { fetchLastOrderIds } from './fetch.js';
+import { mapCustomer, matchableEmail, type MappedCustomer } from './map.js';
 
 /** A customer ready to stage: mapped values plus what matching and ordering need. */
 export interface PreparedCustomer {
@@ -53,6 +58,56 @@ export function prepareCustomer(
     lastOrderSource: lastOrder.source,
     hash,
   };
+}
+
+/**
+ * Maps a batch, filling 最終注文ID from REST for customers whose orders changed when GraphQL's lastOrder is not allowed (runs
+ * and webhook follow-ups alike).
+ */
+export async function prepareBatch(
+  ctx: Pick<AppContext, 'db' | 'log'>,
+  client: ShopifyClient,
+  tenantId: string,
+  customers: ShopifyCustomer[],
+  withLastOrder: boolean,
+): Promise<PreparedCustomer[]> {
+  if (withLastOrder) return customers.map((c) => prepareCustomer(c));
+  const { rows } = await ctx.db.pool.query(
+    `SELECT customer_id::text AS id, v_orders_count::text AS orders, v_last_order_id, last_order_source
+     FROM shopify_customers WHERE tenant_id = $1 AND customer_id = ANY($2::bigint[])`,
+    [tenantId, customers.map((c) => c.legacyResourceId)],
+  );
+  const known = new Map(rows.map((r) => [r.id as string, r]));
+  const ask = customers
+    .filter((c) => Number(c.numberOfOrders) > 0 && known.get(c.legacyResourceId)?.orders !== String(BigInt(c.numberOfOrders)))
+    .map((c) => c.legacyResourceId);
+  let fromRest = new Map<string, string | null>();
+  if (ask.length) {
+    try {
+      fromRest = await fetchLastOrderIds(client, ask);
+    } catch (e) {
+      // One optional field never fails a sync: keep what we knew and try again on the next change.
+      if (!(e instanceof ShopifyError) || e.code === ShopifyCodes.INVALID_TOKEN) throw e;
+      ctx.log.warn({ tenantId, code: e.code }, 'last order ids unavailable from REST; keeping the known ones');
+    }
+  }
+  return customers.map((c) => {
+    const id = c.legacyResourceId;
+    if (Number(c.numberOfOrders) === 0) return prepareCustomer(c, { id: null, source: null });
+    if (fromRest.has(id)) return prepareCustomer(c, { id: fromRest.get(id) ?? null, source: 'rest' });
+    const k = known.get(id);
+    return prepareCustomer(c, { id: k?.v_last_order_id ?? null, source: k?.last_order_source ?? null });
+  });
+}
+
+/** What two batches written at the same time must not share: customers and matchable emails (and so mirror rows, links, values). */
+export function batchKeys(prepared: PreparedCustomer[]): Set<string> {
+  const keys = new Set<string>();
+  for (const c of prepared) {
+    keys.add(`c${c.customerId}`);
+    if (c.emailMatchable) keys.add(`e${c.emailMatchable}`);
+  }
+  return keys;
 }
 
 export interface BatchCounts {
@@ -249,4 +304,34 @@ export async function markDeleted(tx: pg.PoolClient, tenantId: string, customerI
     [tenantId, customerIds, now],
   );
   return rows[0]!.n;
+}
+
+/**
+ * Links every friend to the mirror customer with its verified email (friends already linked keep their customer). Runs at the end
+ * of every run, so it starts from the friends not linked yet and probes the mirror by email for each: its cost follows the
+ * friends, not the store (joining the whole mirror took seconds per run at a million customers, for nothing new to link).
+ */
+export async function linkAllFromMirror(
+  tx: pg.PoolClient,
+  tenantId: string,
+  fieldIds: number[],
+  now: Date,
+  /** Only this friend (its email just arrived); all unlinked friends when omitted. */
+  friendId: number | null = null,
+): Promise<number> {
+  const { rows } = await tx.query<{ friend_id: string }>(
+    `INSERT INTO shopify_links (tenant_id, friend_id, customer_id, matched_email, linked_at)
+     SELECT f.tenant_id, f.id, c.customer_id, c.email_matchable, $2
+     FROM friends f CROSS JOIN LATERAL (
+       SELECT customer_id, email_matchable FROM shopify_customers c
+       WHERE c.tenant_id = f.tenant_id AND c.email_matchable = f.email_normalized AND c.deleted_at IS NULL
+       ORDER BY c.shopify_updated_at DESC LIMIT 1) c
+     WHERE f.tenant_id = $1 AND f.email_normalized IS NOT NULL AND ($3::bigint IS NULL OR f.id = $3)
+       AND NOT EXISTS (SELECT 1 FROM shopify_links l WHERE l.tenant_id = f.tenant_id AND l.friend_id = f.id)
+     ON CONFLICT (tenant_id, friend_id) DO NOTHING
+     RETURNING friend_id::text AS friend_id`,
+    [tenantId, now, friendId],
+  );
+  if (rows.length) await writeLinkedValues(tx, { tenantId, fieldIds, customerIds: [], friendIds: rows.map((r) => r.friend_id), now });
+  return rows.length;
 }
