@@ -70,8 +70,8 @@ export async function setupWorld(url: string, fake: FakeInfo, opts: { customers:
     // A few friends without an email, as in any real account (followers who never opened the LIFF page).
     const unmatchedFriends = Math.round(matched.length * 0.1);
     await copyFriends(ctx.db.pool, tenant.id, [...matched.map((m) => m.email), ...Array.from({ length: unmatchedFriends }, () => null)]);
-    await issueCredentials(ctx, tenant, { storeDomain: fake.shop, accessToken: fake.accessToken, webhookSecret: fake.clientSecret });
-    await linkIntegration(ctx, tenant, async () => undefined);
+    await issueCredentials(ctx, tenant, { storeDomain: fake.shop, accessToken: fake.accessToken, webhookSecret: fake.clientSecret }, { startRuns: false });
+    await linkIntegration(ctx, tenant, { startRuns: false });
     await ctx.db.pool.query('VACUUM ANALYZE friends');
     return { tenantId: tenant.id, friends: matched.length + unmatchedFriends, fieldIds: await shopifyFieldIds(ctx.db.pool, tenant.id) };
   } finally {

@@ -24,7 +24,7 @@ import { ShopifyCodes } from './errors.js';
 import { shopifyCategorySpec } from './fields.js';
 import { WEBHOOK_CREATE, WEBHOOK_DELETE, WEBHOOK_LIST, WEBHOOK_TOPICS } from './queries.js';
 import { isPublicHttps, webhookCallbackUrl } from './webhooks.js';
-import { cancelQueuedRuns } from '../sync/run-store.js';
+import { cancelQueuedRuns, requestRun } from '../sync/run-store.js';
 
 export type IntegrationStatus = 'none' | 'issued' | 'linked' | 'unlinked';
 
@@ -151,16 +151,26 @@ export async function clientForTenant(
 
 // ---------------------------------------------------------------------------------------------------------------- 発行
 
-/** 発行: checks the credentials live, then stores them encrypted. Re-issuing replaces the stored credentials. */
+export interface OperationOptions {
+  /** For the live check at 発行 (tests: a hand-driven clock, no jitter). */
+  client?: ClientOverrides;
+  /** false: request no run after 発行 or 連携 (tests and benchmarks run their syncs in the foreground). */
+  startRuns?: boolean;
+}
+
+/**
+ * 発行: checks the credentials live, then stores them encrypted, and requests the mirror-only run that feeds the match preview
+ * (unless already linked). Re-issuing replaces the stored credentials.
+ */
 export async function issueCredentials(
   ctx: AppContext,
   tenant: Tenant,
   input: IssueInput,
-  overrides: ClientOverrides = {},
+  opts: OperationOptions = {},
 ): Promise<Integration> {
   const shop = normalizeStoreDomain(input.storeDomain);
   const creds = parseCredentials(input);
-  const checked = await checkCredentials(ctx, shop, creds, overrides);
+  const checked = await checkCredentials(ctx, shop, creds, opts.client);
   const webhookSecret = webhookSecretFor(input, creds);
   const now = ctx.clock.now();
   const enc = (s: string | undefined) => (s ? ctx.secrets.encrypt(s) : null);
@@ -192,15 +202,20 @@ export async function issueCredentials(
     ],
   );
   ctx.log.info({ tenantId: tenant.id, shop, kind: creds.kind, scopes: checked.scopes }, 'Shopify credentials issued');
-  return toIntegration(rows[0]);
+  forgetWebhookTarget(tenant.id);
+  const integration = toIntegration(rows[0]);
+  // Fill the mirror now so the match preview can answer before 連携; a linked integration simply uses the new credentials.
+  if (integration.status !== 'linked' && opts.startRuns !== false) await requestRun(ctx, tenant.id, { mode: 'full', trigger: 'issue' });
+  return integration;
 }
 
 // ---------------------------------------------------------------------------------------------------------------- 連携
 
+/** 連携: the read-only category with its 22 fields, webhook subscriptions, and the first full run (unless already linked). */
 export async function linkIntegration(
   ctx: AppContext,
   tenant: Tenant,
-  startFirstSync: (ctx: AppContext, tenantId: string) => Promise<unknown>,
+  opts: Pick<OperationOptions, 'startRuns'> = {},
 ): Promise<{ integration: Integration; category: CustomCategory }> {
   const current = await getIntegration(ctx.db.pool, tenant.id);
   if (!current) {
@@ -215,7 +230,8 @@ export async function linkIntegration(
     [tenant.id, category.id, now],
   );
   await subscribeWebhooks(ctx, tenant.id);
-  if (current.status !== 'linked') await startFirstSync(ctx, tenant.id);
+  forgetWebhookTarget(tenant.id);
+  if (current.status !== 'linked' && opts.startRuns !== false) await requestRun(ctx, tenant.id, { mode: 'full', trigger: 'link' });
   return { integration: (await getIntegration(ctx.db.pool, tenant.id))!, category };
 }
 
@@ -303,6 +319,7 @@ export async function unlinkIntegration(ctx: AppContext, tenant: Tenant): Promis
   } else {
     await setWebhookState(ctx, tenant.id, 'off', null, []);
   }
+  forgetWebhookTarget(tenant.id);
   return (await getIntegration(ctx.db.pool, tenant.id))!;
 }
 

@@ -94,11 +94,11 @@ export async function syncWorld(
         kind === 'access_token'
           ? { storeDomain: h.shop.domain, accessToken: c.accessToken }
           : { storeDomain: h.shop.domain, clientId: c.clientId, clientSecret: c.clientSecret },
-        clientOpts,
+        { client: clientOpts, startRuns: false },
       );
     },
     async link() {
-      await linkIntegration(t.ctx, tenant, async () => undefined);
+      await linkIntegration(t.ctx, tenant, { startRuns: false });
     },
     async sync(mode = 'full', o = {}) {
       const { runId } = await requestRun(t.ctx, tenant.id, { mode, trigger: 'manual', enqueue: false });

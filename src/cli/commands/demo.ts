@@ -61,7 +61,7 @@ export function register(program: Command): void {
       const { rows } = await running.ctx.db.pool.query(`SELECT id FROM tenants WHERE name = $1`, [DEMO_TENANT]);
       const tenant = (await import('../../crm/tenants.js').then((m) => m.getTenant(running.ctx.db.pool, rows[0].id)))!;
       await issueCredentials(running.ctx, tenant, { storeDomain: shop.domain, accessToken: shop.credentials().accessToken });
-      await linkIntegration(running.ctx, tenant, (c, id) => requestRun(c, id, { mode: 'full', trigger: 'link' }));
+      await linkIntegration(running.ctx, tenant);
       await requestRun(running.ctx, tenant.id, { mode: 'full', trigger: 'manual' });
       process.stdout.write(
         [

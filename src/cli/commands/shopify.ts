@@ -73,7 +73,6 @@ export function register(program: Command): void {
           clientSecret: o.clientSecret,
           webhookSecret: o.webhookSecret,
         });
-        if (i.status !== 'linked') await requestRun(r.ctx, tenant.id, { mode: 'full', trigger: 'issue' });
         const view = await integrationView(r.ctx, tenant);
         process.stdout.write(o.json ? JSON.stringify(view) + '\n' : `issued: ${i.storeDomain} (${i.shop.name}); next: kizuna shopify link ${tenant.id}\n`);
       });
@@ -85,7 +84,7 @@ export function register(program: Command): void {
     .option('--json', 'machine-readable output')
     .action(async (tenantArg: string, o: { json?: boolean }) => {
       await withTenant('shopify', tenantArg, async (r, tenant) => {
-        const { category } = await linkIntegration(r.ctx, tenant, (c, id) => requestRun(c, id, { mode: 'full', trigger: 'link' }));
+        const { category } = await linkIntegration(r.ctx, tenant);
         const view = await integrationView(r.ctx, tenant);
         process.stdout.write(
           o.json
