@@ -49,7 +49,33 @@ export interface Integration {
   updatedAt: Date;
 }
 
-function toIntegration(r: any): Integration {
+/** A row of shopify_integrations. */
+interface IntegrationRow {
+  tenant_id: string;
+  status: Integration['status'];
+  store_domain: string;
+  credential_kind: Integration['credentialKind'];
+  access_token_enc: string | null;
+  client_id: string | null;
+  client_secret_enc: string | null;
+  webhook_secret_enc: string | null;
+  scopes: string[];
+  shop: ShopInfo;
+  category_id: string | null;
+  last_order_source: Integration['lastOrderSource'];
+  webhook_state: string;
+  webhook_message: string | null;
+  webhook_ids: string[];
+  sync_cursor: Date | null;
+  paused_code: string | null;
+  paused_message: string | null;
+  issued_at: Date;
+  linked_at: Date | null;
+  unlinked_at: Date | null;
+  updated_at: Date;
+}
+
+function toIntegration(r: IntegrationRow): Integration {
   return {
     tenantId: r.tenant_id,
     status: r.status,
@@ -73,19 +99,21 @@ function toIntegration(r: any): Integration {
 }
 
 export async function getIntegration(db: Queryable, tenantId: string): Promise<Integration | null> {
-  const { rows } = await db.query(`SELECT * FROM shopify_integrations WHERE tenant_id = $1`, [tenantId]);
+  const { rows } = await db.query<IntegrationRow>(`SELECT * FROM shopify_integrations WHERE tenant_id = $1`, [tenantId]);
   return rows[0] ? toIntegration(rows[0]) : null;
 }
 
 /** The integration's status alone (read before every batch of a run: 連携を解除 stops it). */
 export async function integrationStatus(db: Queryable, tenantId: string): Promise<Integration['status'] | null> {
-  const { rows } = await db.query(`SELECT status FROM shopify_integrations WHERE tenant_id = $1`, [tenantId]);
+  const { rows } = await db.query<Pick<IntegrationRow, 'status'>>(`SELECT status FROM shopify_integrations WHERE tenant_id = $1`, [tenantId]);
   return rows[0]?.status ?? null;
 }
 
 /** Every linked integration, for the nightly schedule. */
 export async function linkedIntegrations(db: Queryable): Promise<{ tenantId: string; linkedAt: Date | null }[]> {
-  const { rows } = await db.query(`SELECT tenant_id, linked_at FROM shopify_integrations WHERE status = 'linked'`);
+  const { rows } = await db.query<Pick<IntegrationRow, 'tenant_id' | 'linked_at'>>(
+    `SELECT tenant_id, linked_at FROM shopify_integrations WHERE status = 'linked'`,
+  );
   return rows.map((r) => ({ tenantId: r.tenant_id, linkedAt: r.linked_at }));
 }
 
@@ -115,7 +143,7 @@ const TARGET_CACHE_MS = 5_000;
 export async function webhookTarget(ctx: Pick<AppContext, 'db' | 'secrets'>, tenantId: string): Promise<WebhookTarget | null> {
   const hit = targets.get(tenantId);
   if (hit && Date.now() - hit.at < TARGET_CACHE_MS) return hit.target;
-  const { rows } = await ctx.db.pool.query(
+  const { rows } = await ctx.db.pool.query<Pick<IntegrationRow, 'status' | 'store_domain' | 'webhook_secret_enc'>>(
     `SELECT status, store_domain, webhook_secret_enc FROM shopify_integrations WHERE tenant_id = $1`,
     [tenantId],
   );
@@ -137,14 +165,15 @@ export async function clientForTenant(
   tenantId: string,
   overrides: ClientOverrides = {},
 ): Promise<{ client: ShopifyClient; integration: Integration; token: AccessTokenSource }> {
-  const { rows } = await ctx.db.pool.query(`SELECT * FROM shopify_integrations WHERE tenant_id = $1`, [tenantId]);
+  const { rows } = await ctx.db.pool.query<IntegrationRow>(`SELECT * FROM shopify_integrations WHERE tenant_id = $1`, [tenantId]);
   const r = rows[0];
   if (!r) throw new AppError(Codes.NOT_FOUND, 'Shopify連携の認証情報がまだ発行されていません。');
   const integration = toIntegration(r);
+  // 発行 stores the secrets of the kind it stores (access_token_enc, or client_id and client_secret_enc).
   const creds: Credentials =
     r.credential_kind === 'access_token'
-      ? { kind: 'access_token', accessToken: ctx.secrets.decrypt(r.access_token_enc) }
-      : { kind: 'client_credentials', clientId: r.client_id, clientSecret: ctx.secrets.decrypt(r.client_secret_enc) };
+      ? { kind: 'access_token', accessToken: ctx.secrets.decrypt(r.access_token_enc!) }
+      : { kind: 'client_credentials', clientId: r.client_id!, clientSecret: ctx.secrets.decrypt(r.client_secret_enc!) };
   const token = tokenSource(ctx, integration.storeDomain, creds, `${tenantId}:${new Date(r.updated_at).getTime()}`);
   return { client: newClient(ctx, integration.storeDomain, token, overrides), integration, token };
 }
@@ -174,7 +203,7 @@ export async function issueCredentials(
   const webhookSecret = webhookSecretFor(input, creds);
   const now = ctx.clock.now();
   const enc = (s: string | undefined) => (s ? ctx.secrets.encrypt(s) : null);
-  const { rows } = await ctx.db.pool.query(
+  const { rows } = await ctx.db.pool.query<IntegrationRow>(
     `INSERT INTO shopify_integrations (tenant_id, status, store_domain, credential_kind, access_token_enc, client_id, client_secret_enc,
         webhook_secret_enc, scopes, shop, last_order_source, issued_at, updated_at)
      VALUES ($1, 'issued', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)

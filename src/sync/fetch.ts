@@ -8,6 +8,7 @@
 // customers are read twice and dropped later by id + updatedAt.
 import readline from 'node:readline';
 import { Readable } from 'node:stream';
+import { z } from 'zod';
 import type { GraphQLErrorShape, ShopifyClient } from '../shopify/client.js';
 import { ShopifyCodes, ShopifyError } from '../shopify/errors.js';
 import {
@@ -25,18 +26,21 @@ import {
   type ShopifyCustomer,
 } from '../shopify/queries.js';
 
-export type FetchCheckpoint =
-  | { kind: 'pages'; filter: string | null; after: string | null }
-  | {
-      kind: 'bulk';
-      operationId: string;
-      linesDone: number;
-      /** A split full export (see planBulkParts): the filter of every part and the one being read; absent for a single export. */
-      parts?: (string | null)[];
-      part?: number;
-      /** When Shopify started the run's first export (its createdAt): the run's cursor never passes it. */
-      startedAt?: string | null;
-    };
+/** Where a read resumes: after a page (its cursor), or `linesDone` lines into a bulk export. Stored with each batch's data. */
+export const FetchCheckpointSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('pages'), filter: z.string().nullable(), after: z.string().nullable() }),
+  z.object({
+    kind: z.literal('bulk'),
+    operationId: z.string(),
+    linesDone: z.number().int().nonnegative(),
+    /** A split full export (see planBulkParts): the filter of every part and the one being read; absent for a single export. */
+    parts: z.array(z.string().nullable()).optional(),
+    part: z.number().int().nonnegative().optional(),
+    /** When Shopify started the run's first export (its createdAt): the run's cursor never passes it. */
+    startedAt: z.string().nullable().optional(),
+  }),
+]);
+export type FetchCheckpoint = z.output<typeof FetchCheckpointSchema>;
 
 export interface FetchBatch {
   customers: ShopifyCustomer[];

@@ -73,18 +73,19 @@ export async function drainWebhooks(ctx: AppContext, tenantId: string): Promise<
     return 0;
   }
   return withTransaction(ctx.db.pool, async (tx) => {
-    const { rows } = await tx.query(
-      `SELECT webhook_id, topic, customer_id::text AS customer_id, triggered_at, payload FROM shopify_webhook_inbox
+    const { rows } = await tx.query<{ webhook_id: string; topic: string; customer_id: string | null }>(
+      `SELECT webhook_id, topic, customer_id::text AS customer_id FROM shopify_webhook_inbox
        WHERE tenant_id = $1 AND processed_at IS NULL ORDER BY received_at LIMIT 200 FOR UPDATE SKIP LOCKED`,
       [tenantId],
     );
     if (!rows.length) return 0;
     const now = ctx.clock.now();
-    const deletes = rows.filter((r) => r.topic === TOPIC_DELETE && r.customer_id);
-    const refresh = new Set(rows.filter((r) => r.topic !== TOPIC_DELETE && r.customer_id).map((r) => r.customer_id as string));
-    for (const d of deletes) refresh.delete(d.customer_id);
+    const named = (deleted: boolean) => rows.filter((r) => (r.topic === TOPIC_DELETE) === deleted && r.customer_id).map((r) => r.customer_id!);
+    const deletes = named(true);
+    const refresh = new Set(named(false));
+    for (const id of deletes) refresh.delete(id);
 
-    await markDeleted(tx, tenantId, deletes.map((d) => d.customer_id), now);
+    await markDeleted(tx, tenantId, deletes, now);
 
     if (refresh.size) {
       const fieldIds = await shopifyFieldIds(tx, tenantId);

@@ -8,7 +8,7 @@ import type { AppContext } from '../context.js';
 import type { Queryable } from '../db/index.js';
 import { AppError, Codes } from '../errors.js';
 import { sendJob } from '../jobs/define.js';
-import type { FetchCheckpoint } from './fetch.js';
+import { FetchCheckpointSchema, type FetchCheckpoint } from './fetch.js';
 import type { BatchCounts } from './write.js';
 
 export const RunStatus = { queued: 'queued', running: 'running', succeeded: 'succeeded', failed: 'failed' } as const;
@@ -46,7 +46,31 @@ export function isFinished(run: Pick<Run, 'status'>): boolean {
 const COLS = `id, tenant_id, status, mode, trigger, night::text AS night, fetched, matched, linked, updated, unchanged, unverified,
   unmatched, deleted, total, error_code, error_message, queued_at, started_at, finished_at`;
 
-export function toRun(r: any): Run {
+/** A row of sync_runs as COLS selects it. */
+interface RunRow {
+  id: string;
+  tenant_id: string;
+  status: RunStatus;
+  mode: RunMode;
+  trigger: RunTrigger;
+  night: string | null;
+  fetched: number;
+  matched: number;
+  linked: number;
+  updated: number;
+  unchanged: number;
+  unverified: number;
+  unmatched: number;
+  deleted: number;
+  total: number | null;
+  error_code: string | null;
+  error_message: string | null;
+  queued_at: Date;
+  started_at: Date | null;
+  finished_at: Date | null;
+}
+
+function toRun(r: RunRow): Run {
   const iso = (d: Date | null) => (d ? new Date(d).toISOString() : null);
   return {
     id: r.id,
@@ -66,7 +90,7 @@ export function toRun(r: any): Run {
       deleted: r.deleted,
     },
     total: r.total,
-    error: r.error_code ? { code: r.error_code, message: r.error_message } : null,
+    error: r.error_code ? { code: r.error_code, message: r.error_message ?? '' } : null,
     queuedAt: iso(r.queued_at)!,
     startedAt: iso(r.started_at),
     finishedAt: iso(r.finished_at),
@@ -93,12 +117,12 @@ export function runJson(run: Run) {
 
 export async function getRun(ctx: Pick<AppContext, 'db'>, tenantId: string, runId: string): Promise<Run | null> {
   if (!/^[0-9a-f-]{36}$/i.test(runId)) return null;
-  const { rows } = await ctx.db.pool.query(`SELECT ${COLS} FROM sync_runs WHERE id = $1 AND tenant_id = $2`, [runId, tenantId]);
+  const { rows } = await ctx.db.pool.query<RunRow>(`SELECT ${COLS} FROM sync_runs WHERE id = $1 AND tenant_id = $2`, [runId, tenantId]);
   return rows[0] ? toRun(rows[0]) : null;
 }
 
 export async function listRuns(ctx: Pick<AppContext, 'db'>, tenantId: string, limit = 20): Promise<Run[]> {
-  const { rows } = await ctx.db.pool.query(`SELECT ${COLS} FROM sync_runs WHERE tenant_id = $1 ORDER BY queued_at DESC LIMIT $2`, [
+  const { rows } = await ctx.db.pool.query<RunRow>(`SELECT ${COLS} FROM sync_runs WHERE tenant_id = $1 ORDER BY queued_at DESC LIMIT $2`, [
     tenantId,
     limit,
   ]);
@@ -107,7 +131,7 @@ export async function listRuns(ctx: Pick<AppContext, 'db'>, tenantId: string, li
 
 /** The run as it is now, whoever holds it. */
 export async function loadRun(db: Queryable, runId: string): Promise<Run> {
-  const { rows } = await db.query(`SELECT ${COLS} FROM sync_runs WHERE id = $1`, [runId]);
+  const { rows } = await db.query<RunRow>(`SELECT ${COLS} FROM sync_runs WHERE id = $1`, [runId]);
   if (!rows[0]) throw new AppError(Codes.NOT_FOUND, `No sync run ${runId}.`);
   return toRun(rows[0]);
 }
@@ -183,10 +207,22 @@ export async function cancelQueuedRuns(db: Queryable, tenantId: string, error: {
 
 /** A run as its execution starts it: where it stands, and what an earlier attempt left (checkpoint, window, counts). */
 export interface ClaimedRun extends Run {
-  /** As stored: read through the fetch checkpoint's schema before use. */
-  checkpoint: unknown;
+  /** As stored; checkpointOf reads it. */
+  storedCheckpoint: unknown;
   since: Date | null;
   startedAt: string;
+}
+
+/**
+ * The checkpoint an earlier attempt left, read through its schema: a corrupt one fails the run with a message that says so
+ * (INTERNAL_ERROR, not retried: the next run starts from the beginning) instead of a crash deep in fetch.
+ */
+export function checkpointOf(run: ClaimedRun): FetchCheckpoint | null {
+  if (run.storedCheckpoint === null || run.storedCheckpoint === undefined) return null;
+  const parsed = FetchCheckpointSchema.safeParse(run.storedCheckpoint);
+  if (parsed.success) return parsed.data;
+  const issues = parsed.error.issues.map((i) => `${i.path.join('.') || 'checkpoint'}: ${i.message}`).join('; ');
+  throw new Error(`The checkpoint of sync run ${run.id} cannot be read (${issues}); the run stops, and the next one starts from the beginning.`);
 }
 
 /**
@@ -194,7 +230,7 @@ export interface ClaimedRun extends Run {
  * named `claim`. Null when the run is not there to be taken (done, or running on a live worker).
  */
 export async function claimRun(db: Queryable, runId: string, claim: string, now: Date, staleBefore: Date): Promise<ClaimedRun | null> {
-  const { rows } = await db.query(
+  const { rows } = await db.query<RunRow & { checkpoint: unknown; since: Date | null }>(
     `UPDATE sync_runs SET status = 'running', worker_id = $2, heartbeat_at = $3, started_at = coalesce(started_at, $3),
         attempts = attempts + 1, error_code = NULL, error_message = NULL
      WHERE id = $1 AND (status = 'queued' OR (status = 'running' AND heartbeat_at < $4))
@@ -202,7 +238,7 @@ export async function claimRun(db: Queryable, runId: string, claim: string, now:
     [runId, claim, now, staleBefore],
   );
   const r = rows[0];
-  return r ? { ...toRun(r), startedAt: new Date(r.started_at).toISOString(), checkpoint: r.checkpoint, since: r.since } : null;
+  return r ? { ...toRun(r), startedAt: new Date(r.started_at!).toISOString(), storedCheckpoint: r.checkpoint, since: r.since } : null;
 }
 
 /** Shows the execution alive; false when it no longer holds the run. Inside a transaction it also holds the run's row. */
@@ -285,7 +321,7 @@ export async function finishRun(
   claim: string,
   end: { status: typeof RunStatus.succeeded | typeof RunStatus.failed; error: { code: string; message: string } | null; now: Date },
 ): Promise<Run | null> {
-  const { rows } = await db.query(
+  const { rows } = await db.query<RunRow>(
     `UPDATE sync_runs SET status = $2, error_code = $3, error_message = $4, finished_at = $5, worker_id = NULL
      WHERE id = $1 AND worker_id = $6 RETURNING ${COLS}`,
     [runId, end.status, end.error?.code ?? null, end.error?.message ?? null, end.now, claim],

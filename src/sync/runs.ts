@@ -35,6 +35,7 @@ import { readAhead, writeInOrder } from './pipeline.js';
 import { closeIncident, openIncident } from './incidents.js';
 import {
   addCounts,
+  checkpointOf,
   claimRun,
   finishRun,
   heartbeat,
@@ -277,7 +278,7 @@ function fieldIdsOnce(ctx: AppContext, tenantId: string): () => Promise<number[]
 
 /** A new run counts what it will read and records its plan; a resumed run reads on from its checkpoint. */
 async function planReading(ctx: AppContext, run: ClaimedRun, client: ShopifyClient, integration: Integration): Promise<Plan> {
-  const resume = run.checkpoint as FetchCheckpoint | null;
+  const resume = checkpointOf(run);
   const mode: RunMode = run.mode === 'incremental' && integration.syncCursor ? 'incremental' : 'full';
   const since = run.since ?? (mode === 'incremental' ? new Date(new Date(integration.syncCursor!).getTime() - syncSettings.overlapMs) : null);
   if (resume) return { mode, since, total: run.total, bulk: false, resume };

@@ -72,12 +72,12 @@ export async function prepareBatch(
   withLastOrder: boolean,
 ): Promise<PreparedCustomer[]> {
   if (withLastOrder) return customers.map((c) => prepareCustomer(c));
-  const { rows } = await ctx.db.pool.query(
+  const { rows } = await ctx.db.pool.query<{ id: string; orders: string | null; v_last_order_id: string | null; last_order_source: PreparedCustomer['lastOrderSource'] }>(
     `SELECT customer_id::text AS id, v_orders_count::text AS orders, v_last_order_id, last_order_source
      FROM shopify_customers WHERE tenant_id = $1 AND customer_id = ANY($2::bigint[])`,
     [tenantId, customers.map((c) => c.legacyResourceId)],
   );
-  const known = new Map(rows.map((r) => [r.id as string, r]));
+  const known = new Map(rows.map((r) => [r.id, r]));
   const ask = customers
     .filter((c) => Number(c.numberOfOrders) > 0 && known.get(c.legacyResourceId)?.orders !== String(BigInt(c.numberOfOrders)))
     .map((c) => c.legacyResourceId);

@@ -244,6 +244,22 @@ describe('checkpoints and incremental runs', () => {
     }
   });
 
+  it('a corrupt checkpoint fails the run with a message that names it, without retries or a crash in fetch', async () => {
+    const w = await world();
+    try {
+      const { runId } = await requestRun(w.t.ctx, w.tenant.id, { mode: 'full', trigger: 'manual', enqueue: false });
+      await w.t.ctx.db.pool.query(`UPDATE sync_runs SET checkpoint = $2 WHERE id = $1`, [runId, JSON.stringify({ kind: 'bulk', linesDone: 'many' })]);
+      const run = await w.execute(runId);
+      expect(run.status).toBe('failed');
+      expect(run.error?.code).toBe('INTERNAL_ERROR');
+      expect(run.error?.message).toMatch(/^The checkpoint of sync run .* cannot be read \(.*operationId.*linesDone/);
+      expect(pageRequests(w)).toHaveLength(0);
+      expect(bulkStarts(w)).toHaveLength(0);
+    } finally {
+      await w.close();
+    }
+  });
+
   it('an incremental run re-reads an overlap before the cursor, writes only what changed, and a customer changed while it reads ends newest', async () => {
     const w = await world();
     try {
