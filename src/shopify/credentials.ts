@@ -135,7 +135,6 @@ function endpoint(ctx: Pick<AppContext, 'config'>, shop: string) {
 }
 
 export interface ClientOverrides {
-  sleep?: (ms: number) => Promise<void>;
   random?: () => number;
   timeoutMs?: number;
   maxAttempts?: number;

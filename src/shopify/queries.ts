@@ -2,6 +2,7 @@
 // shape a customer comes back in (ShopifyCustomerSchema). test/shopify/queries.test.ts validates each document against
 // Shopify's own schema and prices it with Shopify's cost rules.
 import { z } from 'zod';
+import type { GraphQLErrorShape } from './client.js';
 import { ShopifyCodes, ShopifyError } from './errors.js';
 
 /** https://shopify.dev/docs/api/admin-graphql/latest/queries/shop · …/queries/currentAppInstallation */
@@ -100,6 +101,18 @@ export function parseShopifyCustomer(node: unknown): ShopifyCustomer {
     );
   }
   return parsed.data;
+}
+
+/** Whether Shopify answered ACCESS_DENIED for `lastOrder` (the rest of the data came with it). */
+export function lastOrderDenied(errors: GraphQLErrorShape[]): boolean {
+  return errors.some((e) => e.extensions?.code === 'ACCESS_DENIED' && e.path?.includes('lastOrder'));
+}
+
+/** A customer node as if `lastOrder` had not been asked for (undefined, not null: null would mean "no orders"). */
+export function withoutLastOrder(node: unknown): unknown {
+  if (!node || typeof node !== 'object') return node;
+  const { lastOrder: _denied, ...rest } = node as Record<string, unknown>;
+  return rest;
 }
 
 /** "gid://shopify/Order/123" or 123 → "123". */

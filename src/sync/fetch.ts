@@ -9,7 +9,8 @@
 import readline from 'node:readline';
 import { Readable } from 'node:stream';
 import { z } from 'zod';
-import type { GraphQLErrorShape, ShopifyClient } from '../shopify/client.js';
+import type { Clock } from '../clock.js';
+import type { ShopifyClient } from '../shopify/client.js';
 import { ShopifyCodes, ShopifyError } from '../shopify/errors.js';
 import {
   BULK_RUN,
@@ -21,8 +22,10 @@ import {
   customersCountsUpTo,
   customersPage,
   customersPageSize,
+  lastOrderDenied,
   numericId,
   parseShopifyCustomer,
+  withoutLastOrder,
   type ShopifyCustomer,
 } from '../shopify/queries.js';
 
@@ -63,7 +66,8 @@ export interface FetchOptions {
   total?: number | null;
   bulkParts?: number;
   resume?: FetchCheckpoint | null;
-  sleep: (ms: number) => Promise<void>;
+  /** What waiting for a bulk export sleeps on. */
+  clock: Pick<Clock, 'sleep'>;
   /**
    * Customers per batch handed to the writer in bulk mode (default 1000). The run keeps up to three batches in memory (two
    * being written, one being read), and V8 lets the heap grow to a multiple of what is live: 1000 keeps the worker's peak
@@ -91,18 +95,6 @@ export function readsBulk(opts: Pick<FetchOptions, 'bulk' | 'resume'>): boolean 
 
 export function fetchCustomers(opts: FetchOptions): AsyncGenerator<FetchBatch> {
   return readsBulk(opts) ? fetchBulk(opts) : fetchPages(opts);
-}
-
-/** Whether Shopify answered ACCESS_DENIED for `lastOrder` (the rest of the data came with it). */
-export function lastOrderDenied(errors: GraphQLErrorShape[]): boolean {
-  return errors.some((e) => e.extensions?.code === 'ACCESS_DENIED' && e.path?.includes('lastOrder'));
-}
-
-/** A customer node as if `lastOrder` had not been asked for (undefined, not null: null would mean "no orders"). */
-export function withoutLastOrder(node: unknown): unknown {
-  if (!node || typeof node !== 'object') return node;
-  const { lastOrder: _denied, ...rest } = node as Record<string, unknown>;
-  return rest;
 }
 
 async function* fetchPages(opts: FetchOptions): AsyncGenerator<FetchBatch> {
@@ -160,7 +152,7 @@ async function startBulk(opts: FetchOptions, filter: string | null, withLastOrde
     const same = running.data.bulkOperations.nodes.find((op) => op.query.replace(/\s+/g, '') === inner.replace(/\s+/g, ''));
     if (same) return same.id;
     opts.log?.info({ running: running.data.bulkOperations.nodes.length }, 'another bulk operation is running on the shop; waiting');
-    await opts.sleep(10_000);
+    await opts.clock.sleep(10_000);
   }
 }
 
@@ -174,7 +166,7 @@ async function pollBulk(opts: FetchOptions, id: string): Promise<BulkOperation> 
     // our next poll is time the whole run waits (the first part of a split export, or an incremental export of a few thousand
     // customers, takes well under a second), and a poll costs 1 point (1 % of a standard plan's restore rate, while the run
     // needs the bucket for nothing else): at most 32 points in the first 5 s.
-    await opts.sleep(i < 20 ? 100 : i < 32 ? 250 : 1_000);
+    await opts.clock.sleep(i < 20 ? 100 : i < 32 ? 250 : 1_000);
   }
 }
 

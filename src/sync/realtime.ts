@@ -13,8 +13,7 @@ import { onFriendEmailChanged } from '../crm/events.js';
 import { getTenant, hasShopifyPlan } from '../crm/tenants.js';
 import { shopifyFieldIds } from '../shopify/fields.js';
 import { clientForTenant, getIntegration, setLastOrderSourceRest } from '../shopify/integration.js';
-import { customersByIds, ShopifyCustomerSchema, type ShopifyCustomer } from '../shopify/queries.js';
-import { lastOrderDenied, withoutLastOrder } from './fetch.js';
+import { customersByIds, lastOrderDenied, ShopifyCustomerSchema, withoutLastOrder, type ShopifyCustomer } from '../shopify/queries.js';
 import { linkAllFromMirror, markDeleted, prepareBatch, writeBatch } from './write.js';
 
 async function activeIntegration(ctx: AppContext, tenantId: string) {

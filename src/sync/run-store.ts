@@ -47,20 +47,13 @@ const COLS = `id, tenant_id, status, mode, trigger, night::text AS night, fetche
   unmatched, deleted, total, error_code, error_message, queued_at, started_at, finished_at`;
 
 /** A row of sync_runs as COLS selects it. */
-interface RunRow {
+interface RunRow extends BatchCounts {
   id: string;
   tenant_id: string;
   status: RunStatus;
   mode: RunMode;
   trigger: RunTrigger;
   night: string | null;
-  fetched: number;
-  matched: number;
-  linked: number;
-  updated: number;
-  unchanged: number;
-  unverified: number;
-  unmatched: number;
   deleted: number;
   total: number | null;
   error_code: string | null;

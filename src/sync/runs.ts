@@ -33,6 +33,7 @@ import {
 } from './write.js';
 import { readAhead, writeInOrder } from './pipeline.js';
 import { closeIncident, openIncident } from './incidents.js';
+import { defaultSyncSettings, type SyncSettings } from './settings.js';
 import {
   addCounts,
   checkpointOf,
@@ -54,32 +55,6 @@ import {
   type RunMode,
 } from './run-store.js';
 
-/** Tunables; the defaults suit production, tests shrink them. */
-export const syncSettings = {
-  /** Full runs of stores with at least this many customers use a bulk export instead of pages. */
-  bulkThreshold: 10_000,
-  /**
-   * Incremental runs with at least this many changed customers use a bulk export too: a page of ~170–200 customers costs ~1000
-   * points, so past the 2000-point bucket (~400 customers) pages crawl at 20 customers/s on a standard plan (10k changes: 8
-   * minutes), while an export of a few thousand customers takes seconds and costs 10 points.
-   */
-  incrementalBulkThreshold: 500,
-  /**
-   * A full bulk export is split into one part per this many customers, at most `bulkMaxParts`: each part is written while the
-   * next one exports (fetch.ts, planBulkParts). Parts are exported one after another, so at most two of Kizuna's bulk queries
-   * exist at a time (Shopify allows five per shop since 2026-01).
-   */
-  bulkCustomersPerPart: 6_250,
-  bulkMaxParts: 8,
-  /** Incremental runs re-read this much before the cursor: Shopify's updated_at filter precision is uncertain. */
-  overlapMs: 5 * 60_000,
-  /** A running run whose heartbeat is older than this has lost its worker. */
-  staleMs: 3 * 60_000,
-  /** A nightly run is full when the last successful full run is older than this (deletions are found on full runs). */
-  fullEveryMs: 7 * 24 * 3600_000,
-  heartbeatMs: 30_000,
-};
-
 export const syncRunJob = defineJob({ ...runJobSpec, handler: async () => handleRunJob });
 
 const handleRunJob: JobHandler<{ runId: string }> = async ({ runId }, ctx) => {
@@ -100,12 +75,11 @@ export interface ExecuteOptions {
   client?: ClientOverrides;
   /** Customers per batch in bulk mode (tests make it small to exercise checkpoints). */
   batchSize?: number;
-  sleep?: (ms: number) => Promise<void>;
+  /** Tunables other than the defaults (defaultSyncSettings). */
+  settings?: Partial<SyncSettings>;
   /** Called after each batch has committed (tests use it to kill a run between batches). */
   afterBatch?: (batchNo: number) => Promise<void> | void;
 }
-
-const realSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /**
  * Ends an execution without touching the run, the way a process that dies leaves it: its worker is gone (tests kill it
@@ -123,16 +97,17 @@ export async function executeRun(ctx: AppContext, runId: string, opts: ExecuteOp
   // Every execution claims the run under its own name, not its process's: two deliveries of the run's job — even to one
   // process running jobs concurrently — never both execute it. A running run is taken over only once its heartbeat is stale.
   const claim = `${ctx.workerId}/${crypto.randomUUID().slice(0, 8)}`;
-  const row = await claimRun(ctx.db.pool, runId, claim, now(), new Date(now().getTime() - syncSettings.staleMs));
+  const settings: SyncSettings = { ...defaultSyncSettings, ...opts.settings };
+  const row = await claimRun(ctx.db.pool, runId, claim, now(), new Date(now().getTime() - settings.staleMs));
   if (!row) return loadRun(ctx.db.pool, runId);
   const tenantId = row.tenantId;
   const log = ctx.log.child({ tenantId, runId });
   const beating = setInterval(() => {
     heartbeat(ctx.db.pool, runId, claim, now()).catch(() => {});
-  }, syncSettings.heartbeatMs);
+  }, settings.heartbeatMs);
   beating.unref();
   try {
-    await runBody(ctx, row, claim, log, opts);
+    await runBody(ctx, row, claim, log, { ...opts, settings });
     const done = await finishRun(ctx.db.pool, runId, claim, { status: RunStatus.succeeded, error: null, now: now() });
     if (!done) return loadRun(ctx.db.pool, runId);
     await closeIncident(ctx, tenantId, done);
@@ -206,13 +181,20 @@ interface ReadyBatch {
 }
 
 /** One run: plan → fetch → prepare → write → finish. */
-async function runBody(ctx: AppContext, run: ClaimedRun, claim: string, log: AppContext['log'], opts: ExecuteOptions): Promise<void> {
+async function runBody(
+  ctx: AppContext,
+  run: ClaimedRun,
+  claim: string,
+  log: AppContext['log'],
+  opts: ExecuteOptions & { settings: SyncSettings },
+): Promise<void> {
+  const { settings } = opts;
   // Plan: the run may go on (plan, integration), and what it reads.
   const { client, integration } = await openIntegration(ctx, run, opts);
   // The 22 fields exist from 連携 on; the mirror-only run after 発行 needs none (and may become a linking run midway).
   const fieldIds = fieldIdsOnce(ctx, run.tenantId);
   if (run.trigger !== 'issue') await fieldIds();
-  const plan = await planReading(ctx, run, client, integration);
+  const plan = await planReading(ctx, run, client, integration, settings);
 
   // Fetch: batches of customers, each with the checkpoint that resumes after it.
   const lastOrder = { fromGraphql: integration.lastOrderSource === 'graphql' };
@@ -227,9 +209,9 @@ async function runBody(ctx: AppContext, run: ClaimedRun, claim: string, log: App
     since: plan.since,
     bulk: plan.bulk,
     total: plan.total,
-    bulkParts: Math.min(syncSettings.bulkMaxParts, Math.max(1, Math.ceil((plan.total ?? 0) / syncSettings.bulkCustomersPerPart))),
+    bulkParts: Math.min(settings.bulkMaxParts, Math.max(1, Math.ceil((plan.total ?? 0) / settings.bulkCustomersPerPart))),
     resume: plan.resume,
-    sleep: opts.sleep ?? realSleep,
+    clock: ctx.clock,
     batchSize: opts.batchSize,
     log,
   });
@@ -277,14 +259,14 @@ function fieldIdsOnce(ctx: AppContext, tenantId: string): () => Promise<number[]
 }
 
 /** A new run counts what it will read and records its plan; a resumed run reads on from its checkpoint. */
-async function planReading(ctx: AppContext, run: ClaimedRun, client: ShopifyClient, integration: Integration): Promise<Plan> {
+async function planReading(ctx: AppContext, run: ClaimedRun, client: ShopifyClient, integration: Integration, settings: SyncSettings): Promise<Plan> {
   const resume = checkpointOf(run);
   const mode: RunMode = run.mode === 'incremental' && integration.syncCursor ? 'incremental' : 'full';
-  const since = run.since ?? (mode === 'incremental' ? new Date(new Date(integration.syncCursor!).getTime() - syncSettings.overlapMs) : null);
+  const since = run.since ?? (mode === 'incremental' ? new Date(new Date(integration.syncCursor!).getTime() - settings.overlapMs) : null);
   if (resume) return { mode, since, total: run.total, bulk: false, resume };
   const total = await countCustomers(client, updatedSinceFilter(since));
   await recordPlan(ctx.db.pool, run.id, { total, since, mode });
-  return { mode, since, total, bulk: total >= (mode === 'full' ? syncSettings.bulkThreshold : syncSettings.incrementalBulkThreshold), resume };
+  return { mode, since, total, bulk: total >= (mode === 'full' ? settings.bulkThreshold : settings.incrementalBulkThreshold), resume };
 }
 
 /**

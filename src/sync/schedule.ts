@@ -8,7 +8,7 @@ import { defineJob, type JobHandler } from '../jobs/define.js';
 import { z } from 'zod';
 import { getTenant, hasShopifyPlan } from '../crm/tenants.js';
 import { checkPlanForRuns, linkedIntegrations } from '../shopify/integration.js';
-import { syncSettings } from './runs.js';
+import { defaultSyncSettings, type SyncSettings } from './settings.js';
 import { lastFullRuns, nightHasRun, requestRun, requeueStale, sendRunJob } from './run-store.js';
 import { tzOffsetMs } from '../time.js';
 
@@ -93,7 +93,8 @@ export interface TickResult {
 }
 
 /** One scheduler tick: start due nightly runs (or catch up a missed night), and requeue runs whose worker died. */
-export async function tick(ctx: AppContext): Promise<TickResult> {
+export async function tick(ctx: AppContext, tunables: Partial<SyncSettings> = {}): Promise<TickResult> {
+  const settings = { ...defaultSyncSettings, ...tunables };
   const now = ctx.clock.now();
   const { SYNC_WINDOW, SYNC_TIMEZONE } = ctx.config;
   const result: TickResult = { started: [], resumed: [] };
@@ -112,7 +113,7 @@ export async function tick(ctx: AppContext): Promise<TickResult> {
     // has done what it would do.
     if (await nightHasRun(ctx.db.pool, tenantId, slot.night, slot.at)) continue;
     const last = lastFull.get(tenantId);
-    const full = !last || now.getTime() - new Date(last).getTime() >= syncSettings.fullEveryMs;
+    const full = !last || now.getTime() - new Date(last).getTime() >= settings.fullEveryMs;
     const trigger = now < slot.end ? 'nightly' : 'catch_up';
     const { runId, joined } = await requestRun(ctx, tenantId, { mode: full ? 'full' : 'incremental', trigger, night: slot.night });
     if (!joined) result.started.push({ tenantId, runId, trigger });
@@ -120,7 +121,7 @@ export async function tick(ctx: AppContext): Promise<TickResult> {
   // Runs whose worker stopped heartbeating go back to the queue; queued runs whose job was lost get a new one, once an hour
   // rather than at every tick: a queued run normally waits for a worker or its retry backoff (≤ 16 min); after an hour its
   // job is presumed lost.
-  const stale = await requeueStale(ctx.db.pool, now, new Date(now.getTime() - syncSettings.staleMs), new Date(now.getTime() - 3600_000));
+  const stale = await requeueStale(ctx.db.pool, now, new Date(now.getTime() - settings.staleMs), new Date(now.getTime() - 3600_000));
   for (const runId of stale) {
     await sendRunJob(ctx, runId);
     result.resumed.push(runId);

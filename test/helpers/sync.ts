@@ -9,6 +9,7 @@ import { issueCredentials, linkIntegration } from '../../src/shopify/integration
 import { signShopifyBody } from '../../src/shopify/webhooks.js';
 import { SHOPIFY_FIELDS } from '../../src/shopify/fields.js';
 import { executeRun, type ExecuteOptions } from '../../src/sync/runs.js';
+import type { SyncSettings } from '../../src/sync/settings.js';
 import { requestRun, type Run, type RunMode } from '../../src/sync/run-store.js';
 import { createTestApp, type TestApp } from './app.js';
 import { shopifyHarness, type ShopifyHarness } from './shopify.js';
@@ -21,7 +22,7 @@ export interface SyncWorld {
   addFriend(email: string | null, lineUserId?: string): Promise<number>;
   issue(kind?: 'access_token' | 'client_credentials'): Promise<void>;
   link(): Promise<void>;
-  /** Requests a run and executes it here, in the foreground, with the shared clock's sleep. */
+  /** Requests a run and executes it here, in the foreground, on the shared clock (with the world's settings). */
   sync(mode?: RunMode, opts?: ExecuteOptions): Promise<Run>;
   execute(runId: string, opts?: ExecuteOptions): Promise<Run>;
   /** A friend's Shopify values by field key (only fields that have a value). */
@@ -63,7 +64,15 @@ export function lineUserId(): string {
 }
 
 export async function syncWorld(
-  opts: { shopify?: FakeShopifyOptions; customers?: CustomerInput[]; env?: Record<string, string>; work?: boolean; notify?: string[] } = {},
+  opts: {
+    shopify?: FakeShopifyOptions;
+    customers?: CustomerInput[];
+    env?: Record<string, string>;
+    work?: boolean;
+    notify?: string[];
+    /** Tunables for every run executed through the world (a low bulk threshold, small export parts). */
+    settings?: Partial<SyncSettings>;
+  } = {},
 ): Promise<SyncWorld> {
   const h = await shopifyHarness({ customers: 0, ...opts.shopify });
   if (opts.customers) h.shop.serveCustomers(opts.customers);
@@ -74,8 +83,9 @@ export async function syncWorld(
     options: ['shopify'],
     notifyEmails: opts.notify ?? ['ops@example.jp'],
   });
-  const clientOpts = { sleep: h.sleep, random: () => 0.5, timeoutMs: 1_000 };
-  const execute = (runId: string, o: ExecuteOptions = {}) => executeRun(t.ctx, runId, { sleep: h.sleep, client: clientOpts, ...o });
+  const clientOpts = { random: () => 0.5, timeoutMs: 1_000 };
+  const execute = (runId: string, o: ExecuteOptions = {}) =>
+    executeRun(t.ctx, runId, { client: clientOpts, ...o, settings: { ...opts.settings, ...o.settings } });
   return {
     h,
     t,

@@ -134,7 +134,7 @@ describe('failure and recovery mails', () => {
     expect(mail.text).toContain('取得済み: 199件');
 
     const c = w.h.shop.credentials();
-    await issueCredentials(w.t.ctx, w.tenant, { storeDomain: c.domain, clientId: c.clientId, clientSecret: c.clientSecret }, { client: { sleep: w.h.sleep } });
+    await issueCredentials(w.t.ctx, w.tenant, { storeDomain: c.domain, clientId: c.clientId, clientSecret: c.clientSecret });
     w.h.clock.advance(3600_000);
     const ok = await w.sync('full');
     expect(ok.status).toBe('succeeded');

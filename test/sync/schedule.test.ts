@@ -80,7 +80,7 @@ describe('nightly slots', () => {
 async function linkedTenant(w: SyncWorld, name: string): Promise<Tenant> {
   const { tenant } = await createTenant(w.t.ctx, { name, plan: 'enterprise', options: ['shopify'], notifyEmails: ['ops@example.jp'] });
   const c = w.h.shop.credentials();
-  await issueCredentials(w.t.ctx, tenant, { storeDomain: c.domain, accessToken: c.accessToken }, { client: { sleep: w.h.sleep, random: () => 0.5 }, startRuns: false });
+  await issueCredentials(w.t.ctx, tenant, { storeDomain: c.domain, accessToken: c.accessToken }, { client: { random: () => 0.5 }, startRuns: false });
   await linkIntegration(w.t.ctx, tenant, { startRuns: false });
   return tenant;
 }
