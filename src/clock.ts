@@ -1,9 +1,15 @@
-// Time as a dependency: production reads the system clock; tests move a controllable clock instead of sleeping.
+// Time as a dependency: production reads the system clock and sleeps on timers; tests move a controllable clock instead of
+// sleeping.
 export interface Clock {
   now(): Date;
+  /** Waits `ms` of this clock's time (the system clock: a timer; a ManualClock: moves itself forward at once). */
+  sleep(ms: number): Promise<void>;
 }
 
-export const systemClock: Clock = { now: () => new Date() };
+export const systemClock: Clock = {
+  now: () => new Date(),
+  sleep: (ms) => new Promise<void>((r) => setTimeout(r, ms)),
+};
 
 export class ManualClock implements Clock {
   private t: number;
@@ -18,5 +24,9 @@ export class ManualClock implements Clock {
   }
   advance(ms: number): void {
     this.t += ms;
+  }
+  /** Waiting on a hand-driven clock is moving it: instant and deterministic. */
+  async sleep(ms: number): Promise<void> {
+    this.advance(ms);
   }
 }

@@ -9,7 +9,8 @@ import { Readable } from 'node:stream';
 import pg from 'pg';
 import '../../src/db/index.js';
 import { SHOPIFY_FIELDS } from '../../src/shopify/fields.js';
-import { mapCustomer, matchableEmail, ShopifyCustomerSchema } from '../../src/sync/map.js';
+import { ShopifyCustomerSchema } from '../../src/shopify/queries.js';
+import { mapCustomer, matchableEmail } from '../../src/sync/map.js';
 import { childMain } from '../lib/proc.js';
 
 export interface NaiveArgs {

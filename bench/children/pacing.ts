@@ -1,6 +1,7 @@
 // Measure 3: Kizuna's paginated customer reads (fetch.ts `pages`, the incremental path) through its ShopifyClient against the
 // development Shopify's cost model at its default bucket (2000 points, 100 points/s), on the real clock, for a fixed time.
 // Reports every answer's time and cost so the orchestrator can compute the sustained use of the restore rate.
+import { systemClock } from '../../src/clock.js';
 import { ShopifyClient } from '../../src/shopify/client.js';
 import { staticToken } from '../../src/shopify/credentials.js';
 import { fetchCustomers } from '../../src/sync/fetch.js';
@@ -37,7 +38,7 @@ await childMain<PacingArgs, PacingResult>(async (a) => {
   let pages = 0;
   let customers = 0;
   t0 = performance.now();
-  const batches = fetchCustomers({ client, withLastOrder: a.withLastOrder, since: null, bulk: false, sleep: (ms) => new Promise((r) => setTimeout(r, ms)) });
+  const batches = fetchCustomers({ client, withLastOrder: a.withLastOrder, since: null, bulk: false, clock: systemClock });
   for await (const b of batches) {
     pages++;
     customers += b.customers.length;

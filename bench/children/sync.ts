@@ -1,6 +1,7 @@
 // One Kizuna sync run in its own process, exactly as a worker runs it (requestRun + executeRun, real clock, real sleeps),
 // reporting its wall time, counts and this process's peak resident memory.
-import { executeRun, requestRun, type RunMode } from '../../src/sync/runs.js';
+import { executeRun } from '../../src/sync/runs.js';
+import { requestRun, type RunMode } from '../../src/sync/run-store.js';
 import { openContext } from '../lib/app.js';
 import { childMain, memory } from '../lib/proc.js';
 

@@ -7,7 +7,8 @@ import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { createTenant } from '../../src/crm/tenants.js';
 import { CustomerGenerator } from '../../src/dev/shopify/index.js';
-import { issueCredentials, linkIntegration, shopifyFieldIds } from '../../src/shopify/integration.js';
+import { shopifyFieldIds } from '../../src/shopify/fields.js';
+import { issueCredentials, linkIntegration } from '../../src/shopify/integration.js';
 import type { FakeInfo } from '../children/fake-shopify.js';
 import { openContext } from './app.js';
 
@@ -69,8 +70,8 @@ export async function setupWorld(url: string, fake: FakeInfo, opts: { customers:
     // A few friends without an email, as in any real account (followers who never opened the LIFF page).
     const unmatchedFriends = Math.round(matched.length * 0.1);
     await copyFriends(ctx.db.pool, tenant.id, [...matched.map((m) => m.email), ...Array.from({ length: unmatchedFriends }, () => null)]);
-    await issueCredentials(ctx, tenant, { storeDomain: fake.shop, accessToken: fake.accessToken, webhookSecret: fake.clientSecret });
-    await linkIntegration(ctx, tenant, async () => undefined);
+    await issueCredentials(ctx, tenant, { storeDomain: fake.shop, accessToken: fake.accessToken, webhookSecret: fake.clientSecret }, { startRuns: false });
+    await linkIntegration(ctx, tenant, { startRuns: false });
     await ctx.db.pool.query('VACUUM ANALYZE friends');
     return { tenantId: tenant.id, friends: matched.length + unmatchedFriends, fieldIds: await shopifyFieldIds(ctx.db.pool, tenant.id) };
   } finally {

@@ -6,7 +6,7 @@ import pg from 'pg';
 import { ensureCategory } from '../../src/crm/custom-data.js';
 import { createTenant } from '../../src/crm/tenants.js';
 import { countSegment, createSegment } from '../../src/delivery/segments.js';
-import { shopifyCategorySpec } from '../../src/shopify/integration.js';
+import { shopifyCategorySpec } from '../../src/shopify/fields.js';
 import { SecretBox } from '../../src/security/secrets.js';
 
 export interface SegmentResult {

@@ -1,7 +1,8 @@
 // Custom data: categories of typed fields (text | number | date) and one value per (field, friend), stored in the typed column
 // of custom_values so segments compare numbers and dates through an index. Why this shape: ARCHITECTURE.md "Custom data
-// storage". Integrations (Shopify) own read-only categories: they write with writeCustomValues directly; operators and the API
-// go through setCustomValue, which refuses read-only fields with 403 READ_ONLY_FIELD.
+// storage". Every write of values ends in writeValuesFrom, one set-based statement: integrations (Shopify) own read-only
+// categories and write through it directly (the sync derives its values from its mirror inside PostgreSQL); operators and the
+// API go through setCustomValue, which refuses read-only fields with 403 READ_ONLY_FIELD, and writeCustomValues.
 import type pg from 'pg';
 import type { Queryable } from '../db/index.js';
 import { AppError, Codes } from '../errors.js';
@@ -319,10 +320,10 @@ export interface ValueWrite {
 }
 
 /**
- * Writes values set-based, for bulk writers (the Shopify sync writes millions in batches). Only changed values are touched:
- * an equal value is not rewritten (no new row version, no index churn). Returns how many values changed (inserted, updated or
- * removed). Fields and friends must belong to `tenantId` (enforced by foreign keys). Later duplicates of one (field, friend)
- * in `rows` win. Run it in the caller's transaction to make a batch atomic.
+ * Writes values set-based, for bulk writers and single edits alike: the values are sent as arrays and written by
+ * writeValuesFrom. Only changed values are touched: an equal value is not rewritten (no new row version, no index churn).
+ * Returns how many values changed (inserted, updated or removed). Fields and friends must belong to `tenantId` (enforced by
+ * foreign keys). Later duplicates of one (field, friend) in `rows` win. Run it in the caller's transaction to make a batch atomic.
  */
 export async function writeCustomValues(db: Queryable, tenantId: string, rows: ValueWrite[], opts: { now?: Date } = {}): Promise<number> {
   if (!rows.length) return 0;
@@ -335,52 +336,62 @@ export async function writeCustomValues(db: Queryable, tenantId: string, rows: V
     [tenantId, fieldIds],
   );
   const types = new Map<number, FieldType>(fields.map((f) => [f.id, f.type]));
-  const set = { field: [] as number[], friend: [] as number[], text: [] as (string | null)[], num: [] as (string | null)[], date: [] as (string | null)[] };
-  const del = { field: [] as number[], friend: [] as number[] };
+  const v = { field: [] as number[], friend: [] as number[], text: [] as (string | null)[], num: [] as (string | null)[], date: [] as (string | null)[] };
   for (const r of last.values()) {
     const type = types.get(r.fieldId);
     if (!type) throw new AppError(Codes.NOT_FOUND, `No field ${r.fieldId}.`);
-    if (r.value === null) {
-      del.field.push(r.fieldId);
-      del.friend.push(r.friendId);
-      continue;
-    }
-    const v = coerceValue(type, r.value);
-    if (v === null) {
-      del.field.push(r.fieldId);
-      del.friend.push(r.friendId);
-      continue;
-    }
-    set.field.push(r.fieldId);
-    set.friend.push(r.friendId);
-    set.text.push(type === 'text' ? String(v) : null);
-    set.num.push(type === 'number' ? String(v) : null);
-    set.date.push(type === 'date' ? String(v) : null);
+    // null (or a value that coerces to none, like '') removes the value: a row with no typed column set.
+    const value = r.value === null ? null : coerceValue(type, r.value);
+    v.field.push(r.fieldId);
+    v.friend.push(r.friendId);
+    v.text.push(value !== null && type === 'text' ? String(value) : null);
+    v.num.push(value !== null && type === 'number' ? String(value) : null);
+    v.date.push(value !== null && type === 'date' ? String(value) : null);
   }
-  let changed = 0;
-  if (set.field.length) {
-    const res = await db.query(
-      `INSERT INTO custom_values AS cv (tenant_id, field_id, friend_id, field_type, value_text, value_number, value_date, updated_at)
-       SELECT $1, u.field_id, u.friend_id, f.type, u.t, u.n, u.d, $7
-       FROM unnest($2::bigint[], $3::bigint[], $4::text[], $5::numeric[], $6::date[]) AS u(field_id, friend_id, t, n, d)
-       JOIN custom_fields f ON f.id = u.field_id AND f.tenant_id = $1
+  const { values } = await writeValuesFrom(db, tenantId, now, {
+    sql: `SELECT u.field_id, u.friend_id, f.type AS field_type, u.t AS vt, u.n AS vn, u.d AS vd
+          FROM unnest($3::bigint[], $4::bigint[], $5::text[], $6::numeric[], $7::date[]) AS u(field_id, friend_id, t, n, d)
+          JOIN custom_fields f ON f.id = u.field_id AND f.tenant_id = $1`,
+    params: [v.field, v.friend, v.text, v.num, v.date],
+  });
+  return values;
+}
+
+/**
+ * The one statement that writes custom_values. `source` is a query yielding rows (field_id, friend_id, field_type, vt, vn, vd):
+ * a row with a typed value upserts it, a row with none removes the value; only values that differ are touched, and all of it
+ * happens inside PostgreSQL — the Shopify sync derives its values from the mirror this way without them travelling through
+ * Node. The source may use $1 (the tenant) and $2 (now), and its own parameters from $3 on. Returns how many values changed
+ * and how many friends had at least one value changed.
+ */
+export async function writeValuesFrom(
+  db: Queryable,
+  tenantId: string,
+  now: Date,
+  source: { sql: string; params: unknown[] },
+): Promise<{ values: number; friends: number }> {
+  const { rows } = await db.query<{ n_values: number; n_friends: number }>(
+    `WITH vals AS (${source.sql}
+     ), upserted AS (
+       INSERT INTO custom_values AS cv (tenant_id, field_id, friend_id, field_type, value_text, value_number, value_date, updated_at)
+       SELECT $1, field_id, friend_id, field_type, vt, vn, vd, $2 FROM vals
+       WHERE vt IS NOT NULL OR vn IS NOT NULL OR vd IS NOT NULL
        ON CONFLICT (field_id, friend_id) DO UPDATE
          SET value_text = EXCLUDED.value_text, value_number = EXCLUDED.value_number, value_date = EXCLUDED.value_date,
              updated_at = EXCLUDED.updated_at
-         WHERE (cv.value_text, cv.value_number, cv.value_date) IS DISTINCT FROM (EXCLUDED.value_text, EXCLUDED.value_number, EXCLUDED.value_date)`,
-      [tenantId, set.field, set.friend, set.text, set.num, set.date, now],
-    );
-    changed += res.rowCount ?? 0;
-  }
-  if (del.field.length) {
-    const res = await db.query(
-      `DELETE FROM custom_values cv USING unnest($2::bigint[], $3::bigint[]) AS u(field_id, friend_id)
-       WHERE cv.tenant_id = $1 AND cv.field_id = u.field_id AND cv.friend_id = u.friend_id`,
-      [tenantId, del.field, del.friend],
-    );
-    changed += res.rowCount ?? 0;
-  }
-  return changed;
+         WHERE (cv.value_text, cv.value_number, cv.value_date) IS DISTINCT FROM (EXCLUDED.value_text, EXCLUDED.value_number, EXCLUDED.value_date)
+       RETURNING friend_id
+     ), removed AS (
+       DELETE FROM custom_values cv USING vals
+       WHERE vals.vt IS NULL AND vals.vn IS NULL AND vals.vd IS NULL
+         AND cv.tenant_id = $1 AND cv.field_id = vals.field_id AND cv.friend_id = vals.friend_id
+       RETURNING cv.friend_id
+     )
+     SELECT count(*)::int AS n_values, count(DISTINCT friend_id)::int AS n_friends
+     FROM (SELECT friend_id FROM upserted UNION ALL SELECT friend_id FROM removed) x`,
+    [tenantId, now, ...source.params],
+  );
+  return { values: rows[0]!.n_values, friends: rows[0]!.n_friends };
 }
 
 /** custom_values' typed columns, value_number read as text (numeric arrives as a string anyway). */

@@ -26,7 +26,7 @@ export function defineJob<T>(def: JobDefinition<T>): JobDefinition<T> {
 
 export async function sendJob<T>(
   boss: PgBoss,
-  def: JobDefinition<T>,
+  def: Pick<JobDefinition<T>, 'name' | 'schema'>,
   payload: T,
   options: PgBoss.SendOptions = {},
 ): Promise<string | null> {

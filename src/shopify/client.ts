@@ -53,8 +53,8 @@ export interface GraphQLResult<T> {
 
 export interface ClientOptions extends ShopifyEndpoint {
   token: AccessTokenSource;
+  /** Time and waiting (pacing, Retry-After, backoff). */
   clock?: Clock;
-  sleep?: (ms: number) => Promise<void>;
   random?: () => number;
   log?: Logger;
   /** Attempts per request for transient failures (5xx, timeouts, resets, malformed answers, 429). */
@@ -66,7 +66,15 @@ export interface ClientOptions extends ShopifyEndpoint {
   onCost?: (cost: QueryCost) => void;
 }
 
-const realSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+/** An answer as send() returns it. */
+interface Answer {
+  status: number;
+  headers: Headers;
+  text: string;
+}
+
+/** From a response reader: ask again without counting an attempt. */
+const AGAIN = Symbol('again');
 
 class Transient extends Error {
   constructor(
@@ -81,7 +89,6 @@ class Transient extends Error {
 export class ShopifyClient {
   readonly shop: string;
   private readonly clock: Clock;
-  private readonly sleep: (ms: number) => Promise<void>;
   private readonly random: () => number;
   private readonly fetchImpl: typeof fetch;
   private bucket?: ThrottleStatus & { at: number };
@@ -93,7 +100,6 @@ export class ShopifyClient {
   constructor(private readonly opts: ClientOptions) {
     this.shop = opts.shop;
     this.clock = opts.clock ?? systemClock;
-    this.sleep = opts.sleep ?? realSleep;
     this.random = opts.random ?? Math.random;
     this.fetchImpl = opts.fetch ?? fetch;
   }
@@ -101,27 +107,12 @@ export class ShopifyClient {
   /** Runs a GraphQL query or mutation; `expectedCost` lets the first call of a query be paced before Shopify has priced it. */
   async graphql<T>(query: string, variables: Record<string, unknown> = {}, expectedCost?: number): Promise<GraphQLResult<T>> {
     const path = `/admin/api/${this.opts.apiVersion}/graphql.json`;
-    const body = JSON.stringify({ query, variables });
     let throttled = 0;
-    let renewed = false;
     const maxThrottled = this.opts.maxThrottled ?? 10;
-    for (let attempt = 1; ; attempt++) {
-      await this.pace(this.knownCost.get(query) ?? expectedCost ?? 0);
-      let res: { status: number; headers: Headers; text: string };
-      try {
-        res = await this.send(path, { method: 'POST', body, contentType: 'application/json' });
-        if (res.status === 401 && !renewed && this.opts.token.renew) {
-          renewed = true;
-          await this.opts.token.renew();
-          attempt--;
-          continue;
-        }
-        this.checkStatus(res);
-        const json = this.parse(res.text) as {
-          data?: T;
-          errors?: GraphQLErrorShape[] | string;
-          extensions?: { cost?: QueryCost };
-        };
+    return this.request(path, { method: 'POST', body: JSON.stringify({ query, variables }), contentType: 'application/json' }, {
+      before: () => this.pace(this.knownCost.get(query) ?? expectedCost ?? 0),
+      read: (res) => {
+        const json = this.parse(res.text) as { data?: T; errors?: GraphQLErrorShape[] | string; extensions?: { cost?: QueryCost } };
         const cost = json.extensions?.cost;
         if (cost) this.noteCost(query, cost);
         const errors = Array.isArray(json.errors) ? json.errors : json.errors ? [{ message: String(json.errors) }] : [];
@@ -131,8 +122,7 @@ export class ShopifyClient {
             throw new ShopifyError(ShopifyCodes.SHOPIFY_THROTTLED, `Shopify kept throttling ${this.shop} after ${maxThrottled} waits.`);
           }
           // The bucket estimate was just refreshed from the answer; pace() will now wait for enough points.
-          attempt--;
-          continue;
+          return AGAIN;
         }
         const fatal = errors.filter((e) => e.extensions?.code !== 'ACCESS_DENIED');
         if (fatal.length || json.data === undefined || json.data === null) {
@@ -145,30 +135,34 @@ export class ShopifyClient {
           );
         }
         return { data: json.data, errors, cost };
-      } catch (e) {
-        if (!(e instanceof Transient)) throw e;
-        const max = this.opts.maxAttempts ?? 6;
-        if (attempt >= max) {
-          throw new ShopifyError(
-            e.code,
-            `Shopify (${this.shop}) did not answer properly after ${max} attempts: ${e.message}`,
-          );
-        }
-        this.stats.retries++;
-        const backoff = e.retryAfterMs ?? Math.round(this.random() * Math.min(30_000, 500 * 2 ** attempt));
-        this.opts.log?.warn({ shop: this.shop, attempt, waitMs: backoff, reason: e.message }, 'Shopify request failed; retrying');
-        await this.wait(backoff);
-      }
-    }
+      },
+      gaveUp: (e, attempts) => `Shopify (${this.shop}) did not answer properly after ${attempts} attempts: ${e.message}`,
+    });
   }
 
   /** GET on the REST Admin API (used for `last_order_id` when read_orders is not granted). */
   async rest<T>(pathAndQuery: string): Promise<T> {
     const path = `/admin/api/${this.opts.apiVersion}${pathAndQuery}`;
+    return this.request(path, { method: 'GET' }, { read: (res) => this.parse(res.text) as T, gaveUp: (e) => `Shopify REST ${path}: ${e.message}` });
+  }
+
+  /**
+   * One request with what every call needs: a 401 renews a client-credentials token once and asks again; transient failures
+   * (5xx, timeouts, resets, malformed answers, 429) are retried with backoff (Retry-After when given) up to maxAttempts.
+   * `before` runs before each sending (pacing); `read` turns a 2xx answer into the result, or AGAIN to ask once more without
+   * counting an attempt.
+   */
+  private async request<R>(
+    path: string,
+    init: { method: string; body?: string; contentType?: string },
+    how: { before?: () => Promise<void>; read: (res: Answer) => R | typeof AGAIN; gaveUp: (e: Transient, attempts: number) => string },
+  ): Promise<R> {
+    const max = this.opts.maxAttempts ?? 6;
     let renewed = false;
     for (let attempt = 1; ; attempt++) {
+      await how.before?.();
       try {
-        const res = await this.send(path, { method: 'GET' });
+        const res = await this.send(path, init);
         if (res.status === 401 && !renewed && this.opts.token.renew) {
           renewed = true;
           await this.opts.token.renew();
@@ -176,12 +170,16 @@ export class ShopifyClient {
           continue;
         }
         this.checkStatus(res);
-        return this.parse(res.text) as T;
+        const out = how.read(res);
+        if (out !== AGAIN) return out;
+        attempt--;
       } catch (e) {
         if (!(e instanceof Transient)) throw e;
-        if (attempt >= (this.opts.maxAttempts ?? 6)) throw new ShopifyError(e.code, `Shopify REST ${path}: ${e.message}`);
+        if (attempt >= max) throw new ShopifyError(e.code, how.gaveUp(e, max));
         this.stats.retries++;
-        await this.wait(e.retryAfterMs ?? Math.round(this.random() * Math.min(30_000, 500 * 2 ** attempt)));
+        const backoff = e.retryAfterMs ?? Math.round(this.random() * Math.min(30_000, 500 * 2 ** attempt));
+        this.opts.log?.warn({ shop: this.shop, attempt, waitMs: backoff, reason: e.message }, 'Shopify request failed; retrying');
+        await this.wait(backoff);
       }
     }
   }
@@ -206,7 +204,7 @@ export class ShopifyClient {
   private async wait(ms: number): Promise<void> {
     if (ms <= 0) return;
     this.stats.waitedMs += ms;
-    await this.sleep(ms);
+    await this.clock.sleep(ms);
   }
 
   private noteCost(query: string, cost: QueryCost): void {
@@ -227,7 +225,7 @@ export class ShopifyClient {
   private async send(
     path: string,
     init: { method: string; body?: string; contentType?: string },
-  ): Promise<{ status: number; headers: Headers; text: string }> {
+  ): Promise<Answer> {
     const { url, headers } = shopifyRequest(this.opts, path);
     const token = await this.opts.token.token();
     this.stats.requests++;
@@ -259,7 +257,7 @@ export class ShopifyClient {
     return { status: res.status, headers: res.headers, text };
   }
 
-  private checkStatus(res: { status: number; headers: Headers; text: string }): void {
+  private checkStatus(res: Answer): void {
     const s = res.status;
     if (s >= 200 && s < 300) return;
     if (s === 401) {

@@ -1,6 +1,9 @@
 // The 22 fields of the category データ連携(shopify), exactly as docs/shopify-fields.md lists them (names, types, order;
-// test/docs/shopify-fields.test.ts holds the page to this list).
-// `key` is Kizuna's stable handle for a field: the name is what operators see, the key is what the sync writes by.
+// test/docs/shopify-fields.test.ts holds the page to this list), and how the sync finds them in a tenant. `key` is Kizuna's
+// stable handle for a field: the name is what operators see, the key is what the sync writes by.
+import type { Queryable } from '../db/index.js';
+
+export const SHOPIFY_CATEGORY_KEY = 'shopify';
 export const SHOPIFY_CATEGORY_NAME = 'データ連携(shopify)';
 
 export type FieldType = 'text' | 'number' | 'date';
@@ -31,3 +34,27 @@ export const SHOPIFY_FIELDS = [
 ] as const satisfies readonly { key: string; name: string; type: FieldType }[];
 
 export type ShopifyFieldKey = (typeof SHOPIFY_FIELDS)[number]['key'];
+
+export function shopifyCategorySpec() {
+  return {
+    key: SHOPIFY_CATEGORY_KEY,
+    name: SHOPIFY_CATEGORY_NAME,
+    readOnly: true,
+    fields: SHOPIFY_FIELDS.map((f) => ({ key: f.key, name: f.name, type: f.type })),
+  };
+}
+
+/** The 22 field ids in SHOPIFY_FIELDS order (what the sync writes by). */
+export async function shopifyFieldIds(db: Queryable, tenantId: string): Promise<number[]> {
+  const { rows } = await db.query(
+    `SELECT f.key, f.id FROM custom_fields f JOIN custom_categories c ON c.id = f.category_id
+     WHERE c.tenant_id = $1 AND c.key = $2`,
+    [tenantId, SHOPIFY_CATEGORY_KEY],
+  );
+  const byKey = new Map(rows.map((r) => [r.key as string, Number(r.id)]));
+  return SHOPIFY_FIELDS.map((f) => {
+    const id = byKey.get(f.key);
+    if (id === undefined) throw new Error(`the Shopify field ${f.key} is missing; link again to recreate it`);
+    return id;
+  });
+}

@@ -6,14 +6,25 @@ import type { Queryable } from '../db/index.js';
 import { AppError, Codes } from '../errors.js';
 import { ensureCategory, type CustomCategory } from '../crm/custom-data.js';
 import { hasShopifyPlan, type Tenant } from '../crm/tenants.js';
-import { ShopifyClient } from './client.js';
-import { ClientCredentialsToken, staticToken, type AccessTokenSource } from './credentials.js';
+import type { ShopifyClient } from './client.js';
+import {
+  checkCredentials,
+  newClient,
+  parseCredentials,
+  tokenSource,
+  webhookSecretFor,
+  type AccessTokenSource,
+  type ClientOverrides,
+  type Credentials,
+  type IssueInput,
+  type ShopInfo,
+} from './credentials.js';
 import { normalizeStoreDomain } from './domain.js';
-import { ShopifyCodes, ShopifyError } from './errors.js';
-import { SHOPIFY_CATEGORY_NAME, SHOPIFY_FIELDS } from './fields.js';
-import { SHOP_CHECK, WEBHOOK_CREATE, WEBHOOK_DELETE, WEBHOOK_LIST, WEBHOOK_TOPICS } from './queries.js';
-
-export const SHOPIFY_CATEGORY_KEY = 'shopify';
+import { ShopifyCodes } from './errors.js';
+import { shopifyCategorySpec } from './fields.js';
+import { WEBHOOK_CREATE, WEBHOOK_DELETE, WEBHOOK_LIST, WEBHOOK_TOPICS } from './queries.js';
+import { isPublicHttps, webhookCallbackUrl } from './webhooks.js';
+import { cancelQueuedRuns, requestRun } from '../sync/run-store.js';
 
 export type IntegrationStatus = 'none' | 'issued' | 'linked' | 'unlinked';
 
@@ -38,15 +49,33 @@ export interface Integration {
   updatedAt: Date;
 }
 
-export interface ShopInfo {
-  name?: string;
-  myshopifyDomain?: string;
-  currencyCode?: string;
-  ianaTimezone?: string;
-  plan?: string;
+/** A row of shopify_integrations. */
+interface IntegrationRow {
+  tenant_id: string;
+  status: Integration['status'];
+  store_domain: string;
+  credential_kind: Integration['credentialKind'];
+  access_token_enc: string | null;
+  client_id: string | null;
+  client_secret_enc: string | null;
+  webhook_secret_enc: string | null;
+  scopes: string[];
+  shop: ShopInfo;
+  category_id: string | null;
+  last_order_source: Integration['lastOrderSource'];
+  webhook_state: string;
+  webhook_message: string | null;
+  webhook_ids: string[];
+  sync_cursor: Date | null;
+  paused_code: string | null;
+  paused_message: string | null;
+  issued_at: Date;
+  linked_at: Date | null;
+  unlinked_at: Date | null;
+  updated_at: Date;
 }
 
-function toIntegration(r: any): Integration {
+function toIntegration(r: IntegrationRow): Integration {
   return {
     tenantId: r.tenant_id,
     status: r.status,
@@ -70,48 +99,65 @@ function toIntegration(r: any): Integration {
 }
 
 export async function getIntegration(db: Queryable, tenantId: string): Promise<Integration | null> {
-  const { rows } = await db.query(`SELECT * FROM shopify_integrations WHERE tenant_id = $1`, [tenantId]);
+  const { rows } = await db.query<IntegrationRow>(`SELECT * FROM shopify_integrations WHERE tenant_id = $1`, [tenantId]);
   return rows[0] ? toIntegration(rows[0]) : null;
 }
 
+/** The integration's status alone (read before every batch of a run: 連携を解除 stops it). */
+export async function integrationStatus(db: Queryable, tenantId: string): Promise<Integration['status'] | null> {
+  const { rows } = await db.query<Pick<IntegrationRow, 'status'>>(`SELECT status FROM shopify_integrations WHERE tenant_id = $1`, [tenantId]);
+  return rows[0]?.status ?? null;
+}
+
+/** Every linked integration, for the nightly schedule. */
+export async function linkedIntegrations(db: Queryable): Promise<{ tenantId: string; linkedAt: Date | null }[]> {
+  const { rows } = await db.query<Pick<IntegrationRow, 'tenant_id' | 'linked_at'>>(
+    `SELECT tenant_id, linked_at FROM shopify_integrations WHERE status = 'linked'`,
+  );
+  return rows.map((r) => ({ tenantId: r.tenant_id, linkedAt: r.linked_at }));
+}
+
+/** read_orders was taken away after 発行: from now on (runs and webhooks) 最終注文ID comes from REST. */
+export async function setLastOrderSourceRest(db: Queryable, tenantId: string): Promise<void> {
+  await db.query(`UPDATE shopify_integrations SET last_order_source = 'rest' WHERE tenant_id = $1`, [tenantId]);
+}
+
+/** Moves the cursor of incremental runs forward to `to` (never back; null leaves it). */
+export async function advanceCursor(db: Queryable, tenantId: string, to: Date | null): Promise<void> {
+  await db.query(`UPDATE shopify_integrations SET sync_cursor = greatest(sync_cursor, $2::timestamptz) WHERE tenant_id = $1`, [tenantId, to]);
+}
+
+// ------------------------------------------------------------------------------------------------ webhook verification
+
+export interface WebhookTarget {
+  status: string;
+  secret: string | null;
+  shop: string;
+}
+
+/** Secrets per tenant for a few seconds: a burst of deliveries costs one SELECT and one decryption, not one per request. */
+const targets = new Map<string, { at: number; target: WebhookTarget | null }>();
+const TARGET_CACHE_MS = 5_000;
+
+/** What a webhook delivery for the tenant is checked against: the integration's status, shop and webhook secret. */
+export async function webhookTarget(ctx: Pick<AppContext, 'db' | 'secrets'>, tenantId: string): Promise<WebhookTarget | null> {
+  const hit = targets.get(tenantId);
+  if (hit && Date.now() - hit.at < TARGET_CACHE_MS) return hit.target;
+  const { rows } = await ctx.db.pool.query<Pick<IntegrationRow, 'status' | 'store_domain' | 'webhook_secret_enc'>>(
+    `SELECT status, store_domain, webhook_secret_enc FROM shopify_integrations WHERE tenant_id = $1`,
+    [tenantId],
+  );
+  const r = rows[0];
+  const target = r ? { status: r.status, shop: r.store_domain, secret: r.webhook_secret_enc ? ctx.secrets.decrypt(r.webhook_secret_enc) : null } : null;
+  targets.set(tenantId, { at: Date.now(), target });
+  return target;
+}
+
+export function forgetWebhookTarget(tenantId: string): void {
+  targets.delete(tenantId);
+}
+
 // ------------------------------------------------------------------------------------------------------------ clients
-
-interface Credentials {
-  kind: 'access_token' | 'client_credentials';
-  accessToken?: string;
-  clientId?: string;
-  clientSecret?: string;
-}
-
-/**
- * Token sources are kept per tenant and credential version, so a client-credentials token obtained for one run is reused by
- * the next (and renewed only near its expiry) instead of being requested again for every job.
- */
-const tokenSources = new Map<string, AccessTokenSource>();
-
-function tokenSource(ctx: Pick<AppContext, 'config' | 'clock'>, shop: string, creds: Credentials, cacheKey?: string): AccessTokenSource {
-  if (creds.kind === 'access_token') return staticToken(creds.accessToken!);
-  const cached = cacheKey ? tokenSources.get(cacheKey) : undefined;
-  if (cached) return cached;
-  const source = new ClientCredentialsToken(endpoint(ctx, shop), creds.clientId!, creds.clientSecret!, ctx.clock);
-  if (cacheKey) tokenSources.set(cacheKey, source);
-  return source;
-}
-
-function endpoint(ctx: Pick<AppContext, 'config'>, shop: string) {
-  return { shop, apiVersion: ctx.config.SHOPIFY_API_VERSION, apiOrigin: ctx.config.SHOPIFY_API_ORIGIN };
-}
-
-export interface ClientOverrides {
-  sleep?: (ms: number) => Promise<void>;
-  random?: () => number;
-  timeoutMs?: number;
-  maxAttempts?: number;
-}
-
-function newClient(ctx: Pick<AppContext, 'config' | 'clock' | 'log'>, shop: string, token: AccessTokenSource, o: ClientOverrides = {}) {
-  return new ShopifyClient({ ...endpoint(ctx, shop), token, clock: ctx.clock, log: ctx.log, ...o });
-}
 
 /** A client for the tenant's stored credentials. */
 export async function clientForTenant(
@@ -119,130 +165,45 @@ export async function clientForTenant(
   tenantId: string,
   overrides: ClientOverrides = {},
 ): Promise<{ client: ShopifyClient; integration: Integration; token: AccessTokenSource }> {
-  const { rows } = await ctx.db.pool.query(`SELECT * FROM shopify_integrations WHERE tenant_id = $1`, [tenantId]);
+  const { rows } = await ctx.db.pool.query<IntegrationRow>(`SELECT * FROM shopify_integrations WHERE tenant_id = $1`, [tenantId]);
   const r = rows[0];
   if (!r) throw new AppError(Codes.NOT_FOUND, 'Shopify連携の認証情報がまだ発行されていません。');
   const integration = toIntegration(r);
+  // 発行 stores the secrets of the kind it stores (access_token_enc, or client_id and client_secret_enc).
   const creds: Credentials =
     r.credential_kind === 'access_token'
-      ? { kind: 'access_token', accessToken: ctx.secrets.decrypt(r.access_token_enc) }
-      : { kind: 'client_credentials', clientId: r.client_id, clientSecret: ctx.secrets.decrypt(r.client_secret_enc) };
+      ? { kind: 'access_token', accessToken: ctx.secrets.decrypt(r.access_token_enc!) }
+      : { kind: 'client_credentials', clientId: r.client_id!, clientSecret: ctx.secrets.decrypt(r.client_secret_enc!) };
   const token = tokenSource(ctx, integration.storeDomain, creds, `${tenantId}:${new Date(r.updated_at).getTime()}`);
   return { client: newClient(ctx, integration.storeDomain, token, overrides), integration, token };
 }
 
 // ---------------------------------------------------------------------------------------------------------------- 発行
 
-export interface IssueInput {
-  storeDomain?: unknown;
-  accessToken?: unknown;
-  clientId?: unknown;
-  clientSecret?: unknown;
-  /** The app's API secret key: lets Kizuna verify webhooks of an admin custom app (Dev Dashboard apps use the client secret). */
-  webhookSecret?: unknown;
+export interface OperationOptions {
+  /** For the live check at 発行 (tests: a hand-driven clock, no jitter). */
+  client?: ClientOverrides;
+  /** false: request no run after 発行 or 連携 (tests and benchmarks run their syncs in the foreground). */
+  startRuns?: boolean;
 }
 
-const REQUIRED_SCOPE = 'read_customers';
-
-function str(v: unknown): string | undefined {
-  return typeof v === 'string' && v.trim() ? v.trim() : undefined;
-}
-
-function parseCredentials(input: IssueInput): Credentials {
-  const accessToken = str(input.accessToken);
-  const clientId = str(input.clientId);
-  const clientSecret = str(input.clientSecret);
-  if (accessToken && !clientId && !clientSecret) {
-    if (!/^[\x21-\x7e]{20,255}$/.test(accessToken)) {
-      throw new AppError(Codes.VALIDATION_FAILED, 'Admin APIアクセストークンの形式が正しくありません(shpat_ で始まる文字列をそのまま貼り付けてください)。');
-    }
-    return { kind: 'access_token', accessToken };
-  }
-  if (!accessToken && clientId && clientSecret) {
-    if (!/^[\x21-\x7e]{8,255}$/.test(clientId) || !/^[\x21-\x7e]{8,255}$/.test(clientSecret)) {
-      throw new AppError(Codes.VALIDATION_FAILED, 'クライアントIDまたはシークレットの形式が正しくありません。');
-    }
-    return { kind: 'client_credentials', clientId, clientSecret };
-  }
-  throw new AppError(
-    Codes.VALIDATION_FAILED,
-    'Admin APIアクセストークン(accessToken)か、クライアントIDとシークレット(clientId と clientSecret)のどちらか一方を入力してください。',
-  );
-}
-
-interface ShopCheck {
-  shop: { name: string; myshopifyDomain: string; currencyCode: string; ianaTimezone: string; plan: { publicDisplayName: string } };
-  currentAppInstallation: { accessScopes: { handle: string }[] };
-}
-
-/** Checks credentials live against Shopify and answers what the shop is and which scopes the app has. */
-export async function checkCredentials(
-  ctx: Pick<AppContext, 'config' | 'clock' | 'log'>,
-  shop: string,
-  creds: Credentials,
-  overrides: ClientOverrides = {},
-): Promise<{ shop: ShopInfo; scopes: string[] }> {
-  // No retries for an interactive check: the operator is waiting and can press 発行 again.
-  const client = newClient(ctx, shop, tokenSource(ctx, shop, creds), { maxAttempts: 2, timeoutMs: 15_000, ...overrides });
-  let data: ShopCheck;
-  try {
-    ({ data } = await client.graphql<ShopCheck>(SHOP_CHECK, {}, 3));
-  } catch (e) {
-    throw explainForOperator(e, shop, creds.kind);
-  }
-  const scopes = data.currentAppInstallation.accessScopes.map((s) => s.handle).sort();
-  if (!scopes.includes(REQUIRED_SCOPE) && !scopes.includes('write_customers')) {
-    throw new ShopifyError(
-      ShopifyCodes.MISSING_SCOPE,
-      creds.kind === 'access_token'
-        ? 'Shopifyアプリに read_customers(顧客の読み取り)のアクセス権限がありません。Shopify管理画面の「設定 > アプリと販売チャネル > アプリを開発 > (作成したアプリ) > 設定」で Admin APIスコープの read_customers にチェックを入れて保存し、アプリを再インストールしてから、もう一度「発行」してください。'
-        : 'Shopifyアプリに read_customers(顧客の読み取り)のアクセス権限がありません。Dev Dashboard でアプリの新しいバージョンのスコープに read_customers を加えてリリースし、ストアでアプリの更新を承認してから、もう一度「発行」してください。',
-      { missingScope: REQUIRED_SCOPE, grantedScopes: scopes },
-    );
-  }
-  return {
-    shop: {
-      name: data.shop.name,
-      myshopifyDomain: data.shop.myshopifyDomain,
-      currencyCode: data.shop.currencyCode,
-      ianaTimezone: data.shop.ianaTimezone,
-      plan: data.shop.plan.publicDisplayName,
-    },
-    scopes,
-  };
-}
-
-/** Shopify errors reworded for the operator at 発行: what is wrong and what to do, in Japanese. */
-function explainForOperator(e: unknown, shop: string, kind: Credentials['kind']): unknown {
-  if (!(e instanceof ShopifyError)) return e;
-  const messages: Record<string, string> = {
-    [ShopifyCodes.INVALID_TOKEN]:
-      kind === 'access_token'
-        ? `ストア ${shop} でこのAdmin APIアクセストークンは使えません。トークンを正しくコピーしたか、アプリがアンインストールされていないかを確認してください。`
-        : `ストア ${shop} でこのクライアントIDとシークレットは使えません。Dev Dashboard の値と、アプリがこのストアにインストールされていることを確認してください。`,
-    [ShopifyCodes.SHOP_NOT_FOUND]: `ストア ${shop} が見つかりません。ストアドメインを確認してください(管理画面URLの「https://admin.shopify.com/store/」の後の部分です)。`,
-    [ShopifyCodes.SHOP_UNAVAILABLE]: `ストア ${shop} は現在利用できません(支払い待ちで凍結中、またはロック中)。Shopifyの管理画面でストアの状態を確認してください。`,
-    [ShopifyCodes.SHOPIFY_UNAVAILABLE]: 'Shopifyに接続できませんでした。しばらくしてからもう一度お試しください。',
-    [ShopifyCodes.SHOPIFY_THROTTLED]: 'Shopifyが混み合っています。しばらくしてからもう一度お試しください。',
-  };
-  const message = messages[e.code];
-  return message ? new ShopifyError(e.code, message, e.details) : e;
-}
-
-/** 発行: checks the credentials live, then stores them encrypted. Re-issuing replaces the stored credentials. */
+/**
+ * 発行: checks the credentials live, then stores them encrypted, and requests the mirror-only run that feeds the match preview
+ * (unless already linked). Re-issuing replaces the stored credentials.
+ */
 export async function issueCredentials(
   ctx: AppContext,
   tenant: Tenant,
   input: IssueInput,
-  overrides: ClientOverrides = {},
+  opts: OperationOptions = {},
 ): Promise<Integration> {
   const shop = normalizeStoreDomain(input.storeDomain);
   const creds = parseCredentials(input);
-  const checked = await checkCredentials(ctx, shop, creds, overrides);
-  const webhookSecret = creds.kind === 'client_credentials' ? creds.clientSecret! : str(input.webhookSecret);
+  const checked = await checkCredentials(ctx, shop, creds, opts.client);
+  const webhookSecret = webhookSecretFor(input, creds);
   const now = ctx.clock.now();
   const enc = (s: string | undefined) => (s ? ctx.secrets.encrypt(s) : null);
-  const { rows } = await ctx.db.pool.query(
+  const { rows } = await ctx.db.pool.query<IntegrationRow>(
     `INSERT INTO shopify_integrations (tenant_id, status, store_domain, credential_kind, access_token_enc, client_id, client_secret_enc,
         webhook_secret_enc, scopes, shop, last_order_source, issued_at, updated_at)
      VALUES ($1, 'issued', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)
@@ -270,60 +231,20 @@ export async function issueCredentials(
     ],
   );
   ctx.log.info({ tenantId: tenant.id, shop, kind: creds.kind, scopes: checked.scopes }, 'Shopify credentials issued');
-  return toIntegration(rows[0]);
+  forgetWebhookTarget(tenant.id);
+  const integration = toIntegration(rows[0]);
+  // Fill the mirror now so the match preview can answer before 連携; a linked integration simply uses the new credentials.
+  if (integration.status !== 'linked' && opts.startRuns !== false) await requestRun(ctx, tenant.id, { mode: 'full', trigger: 'issue' });
+  return integration;
 }
 
 // ---------------------------------------------------------------------------------------------------------------- 連携
 
-export function shopifyCategorySpec() {
-  return {
-    key: SHOPIFY_CATEGORY_KEY,
-    name: SHOPIFY_CATEGORY_NAME,
-    readOnly: true,
-    fields: SHOPIFY_FIELDS.map((f) => ({ key: f.key, name: f.name, type: f.type })),
-  };
-}
-
-/** The 22 field ids in SHOPIFY_FIELDS order (what the sync writes by). */
-export async function shopifyFieldIds(db: Queryable, tenantId: string): Promise<number[]> {
-  const { rows } = await db.query(
-    `SELECT f.key, f.id FROM custom_fields f JOIN custom_categories c ON c.id = f.category_id
-     WHERE c.tenant_id = $1 AND c.key = $2`,
-    [tenantId, SHOPIFY_CATEGORY_KEY],
-  );
-  const byKey = new Map(rows.map((r) => [r.key as string, Number(r.id)]));
-  return SHOPIFY_FIELDS.map((f) => {
-    const id = byKey.get(f.key);
-    if (id === undefined) throw new Error(`the Shopify field ${f.key} is missing; link again to recreate it`);
-    return id;
-  });
-}
-
-/** Whether PUBLIC_URL can receive Shopify's webhooks: https and not a loopback or private address. */
-export function isPublicHttps(url: string): boolean {
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
-    return false;
-  }
-  if (u.protocol !== 'https:') return false;
-  const h = u.hostname;
-  return !(
-    h === 'localhost' ||
-    h.endsWith('.localhost') ||
-    /^127\./.test(h) ||
-    /^10\./.test(h) ||
-    /^192\.168\./.test(h) ||
-    /^172\.(1[6-9]|2\d|3[01])\./.test(h) ||
-    h === '[::1]'
-  );
-}
-
+/** 連携: the read-only category with its 22 fields, webhook subscriptions, and the first full run (unless already linked). */
 export async function linkIntegration(
   ctx: AppContext,
   tenant: Tenant,
-  startFirstSync: (ctx: AppContext, tenantId: string) => Promise<unknown>,
+  opts: Pick<OperationOptions, 'startRuns'> = {},
 ): Promise<{ integration: Integration; category: CustomCategory }> {
   const current = await getIntegration(ctx.db.pool, tenant.id);
   if (!current) {
@@ -338,7 +259,8 @@ export async function linkIntegration(
     [tenant.id, category.id, now],
   );
   await subscribeWebhooks(ctx, tenant.id);
-  if (current.status !== 'linked') await startFirstSync(ctx, tenant.id);
+  forgetWebhookTarget(tenant.id);
+  if (current.status !== 'linked' && opts.startRuns !== false) await requestRun(ctx, tenant.id, { mode: 'full', trigger: 'link' });
   return { integration: (await getIntegration(ctx.db.pool, tenant.id))!, category };
 }
 
@@ -347,10 +269,6 @@ async function setWebhookState(ctx: AppContext, tenantId: string, state: string,
     `UPDATE shopify_integrations SET webhook_state = $2, webhook_message = $3, webhook_ids = coalesce($4, webhook_ids) WHERE tenant_id = $1`,
     [tenantId, state, message, ids ?? null],
   );
-}
-
-export function webhookCallbackUrl(ctx: Pick<AppContext, 'config'>, tenantId: string): string {
-  return `${ctx.config.PUBLIC_URL}/webhooks/shopify/${tenantId}`;
 }
 
 /** Subscribes to customer webhooks when Shopify can reach us and we can verify what it sends; otherwise says why not. */
@@ -417,11 +335,7 @@ export async function unlinkIntegration(ctx: AppContext, tenant: Tenant): Promis
     [tenant.id, now],
   );
   // Queued runs are cancelled; a running one stops at its next batch (it re-reads the status).
-  await ctx.db.pool.query(
-    `UPDATE sync_runs SET status = 'failed', error_code = 'UNLINKED', error_message = '連携が解除されたため中止しました。', finished_at = $2
-     WHERE tenant_id = $1 AND status = 'queued'`,
-    [tenant.id, now],
-  );
+  await cancelQueuedRuns(ctx.db.pool, tenant.id, { code: ShopifyCodes.UNLINKED, message: '連携が解除されたため中止しました。' }, now);
   if (current.webhookIds.length) {
     try {
       const { client } = await clientForTenant(ctx, tenant.id, { maxAttempts: 2 });
@@ -434,6 +348,7 @@ export async function unlinkIntegration(ctx: AppContext, tenant: Tenant): Promis
   } else {
     await setWebhookState(ctx, tenant.id, 'off', null, []);
   }
+  forgetWebhookTarget(tenant.id);
   return (await getIntegration(ctx.db.pool, tenant.id))!;
 }
 

@@ -1,5 +1,9 @@
-// Every GraphQL document Kizuna sends to Shopify, in one place, using only current (non-deprecated) 2026-04 fields.
-// test/shopify/queries.test.ts validates each one against Shopify's own schema and prices it with Shopify's cost rules.
+// Every GraphQL document Kizuna sends to Shopify, in one place, using only current (non-deprecated) 2026-04 fields, and the
+// shape a customer comes back in (ShopifyCustomerSchema). test/shopify/queries.test.ts validates each document against
+// Shopify's own schema and prices it with Shopify's cost rules.
+import { z } from 'zod';
+import type { GraphQLErrorShape } from './client.js';
+import { ShopifyCodes, ShopifyError } from './errors.js';
 
 /** https://shopify.dev/docs/api/admin-graphql/latest/queries/shop · …/queries/currentAppInstallation */
 export const SHOP_CHECK = /* GraphQL */ `
@@ -38,8 +42,8 @@ export function customersCountsUpTo(n: number): string {
 `;
 }
 
-// The customer fields behind the 22 custom data fields (docs/shopify-fields.md). `lastOrder` needs read_orders: it is only asked
-// for when that scope is granted; otherwise the last order id comes from REST `last_order_id` (read_customers) — see sync/fetch.ts.
+// The customer fields behind the 22 custom data fields (docs/shopify-fields.md). `lastOrder` needs read_orders: it is only asked for when
+// that scope is granted; otherwise the last order id comes from REST `last_order_id` (read_customers) — see sync/fetch.ts.
 const CUSTOMER_FIELDS = `
   id legacyResourceId firstName lastName state verifiedEmail note tags numberOfOrders createdAt updatedAt
   amountSpent { amount currencyCode }
@@ -50,6 +54,72 @@ const LAST_ORDER = `lastOrder { legacyResourceId }`;
 
 export function customerFields(withLastOrder: boolean): string {
   return withLastOrder ? `${CUSTOMER_FIELDS}\n  ${LAST_ORDER}` : CUSTOMER_FIELDS;
+}
+
+const marketingState = z.string();
+/** A customer as those fields come back: validated where it enters (zod), lenient about absent optional objects. */
+export const ShopifyCustomerSchema = z.object({
+  id: z.string(),
+  legacyResourceId: z.string(),
+  firstName: z.string().nullable().optional(),
+  lastName: z.string().nullable().optional(),
+  state: z.string(),
+  verifiedEmail: z.boolean(),
+  note: z.string().nullable().optional(),
+  tags: z.array(z.string()).default([]),
+  numberOfOrders: z.union([z.string(), z.number()]).transform(String),
+  amountSpent: z.object({ amount: z.union([z.string(), z.number()]).transform(String), currencyCode: z.string() }),
+  defaultEmailAddress: z.object({ emailAddress: z.string().nullable(), marketingState: marketingState.nullable().optional() }).nullable().optional(),
+  defaultPhoneNumber: z.object({ phoneNumber: z.string().nullable(), marketingState: marketingState.nullable().optional() }).nullable().optional(),
+  defaultAddress: z
+    .object({
+      company: z.string().nullable().optional(),
+      zip: z.string().nullable().optional(),
+      province: z.string().nullable().optional(),
+      provinceCode: z.string().nullable().optional(),
+      city: z.string().nullable().optional(),
+      address1: z.string().nullable().optional(),
+      address2: z.string().nullable().optional(),
+      countryCodeV2: z.string().nullable().optional(),
+    })
+    .nullable()
+    .optional(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  /** Present only when the query asked for it (read_orders granted); null when denied or no orders. */
+  lastOrder: z.object({ legacyResourceId: z.string() }).nullable().optional(),
+});
+export type ShopifyCustomer = z.output<typeof ShopifyCustomerSchema>;
+
+/** A customer node as Kizuna reads it; SHOPIFY_QUERY_REJECTED when Shopify sent something else. */
+export function parseShopifyCustomer(node: unknown): ShopifyCustomer {
+  const parsed = ShopifyCustomerSchema.safeParse(node);
+  if (!parsed.success) {
+    throw new ShopifyError(
+      ShopifyCodes.SHOPIFY_QUERY_REJECTED,
+      `Shopify sent a customer Kizuna cannot read: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+    );
+  }
+  return parsed.data;
+}
+
+/** Whether Shopify answered ACCESS_DENIED for `lastOrder` (the rest of the data came with it). */
+export function lastOrderDenied(errors: GraphQLErrorShape[]): boolean {
+  return errors.some((e) => e.extensions?.code === 'ACCESS_DENIED' && e.path?.includes('lastOrder'));
+}
+
+/** A customer node as if `lastOrder` had not been asked for (undefined, not null: null would mean "no orders"). */
+export function withoutLastOrder(node: unknown): unknown {
+  if (!node || typeof node !== 'object') return node;
+  const { lastOrder: _denied, ...rest } = node as Record<string, unknown>;
+  return rest;
+}
+
+/** "gid://shopify/Order/123" or 123 → "123". */
+export function numericId(id: string | number | null | undefined): string | null {
+  if (id === null || id === undefined || id === '') return null;
+  const m = /(\d+)$/.exec(String(id));
+  return m ? m[1]! : null;
 }
 
 /**

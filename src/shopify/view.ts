@@ -2,9 +2,10 @@
 // status` all show this one shape. Never any secret.
 import type { AppContext } from '../context.js';
 import { hasShopifyPlan, type Tenant } from '../crm/tenants.js';
-import { getIntegration, webhookCallbackUrl } from './integration.js';
+import { getIntegration } from './integration.js';
+import { webhookCallbackUrl } from './webhooks.js';
 import { nextNightlyRun } from '../sync/schedule.js';
-import { listRuns, runJson } from '../sync/runs.js';
+import { isActive, isFinished, listRuns, RunStatus, runJson } from '../sync/run-store.js';
 
 export const LAST_ORDER_SOURCE_LABELS = {
   graphql: 'Shopify GraphQL API の lastOrder(read_orders 権限あり)',
@@ -14,8 +15,8 @@ export const LAST_ORDER_SOURCE_LABELS = {
 export async function integrationView(ctx: AppContext, tenant: Tenant) {
   const i = await getIntegration(ctx.db.pool, tenant.id);
   const runs = await listRuns(ctx, tenant.id, 5);
-  const current = runs.find((r) => r.status === 'queued' || r.status === 'running') ?? null;
-  const last = runs.find((r) => r.status === 'succeeded' || r.status === 'failed') ?? null;
+  const current = runs.find(isActive) ?? null;
+  const last = runs.find(isFinished) ?? null;
   if (!i) {
     return { status: 'none' as const, storeDomain: null, shop: null, lastRun: null, nextRunAt: null, currentRun: null };
   }
@@ -56,8 +57,8 @@ export async function matchPreview(ctx: AppContext, tenantId: string) {
     [tenantId],
   );
   const runs = await listRuns(ctx, tenantId, 5);
-  const refreshing = runs.find((r) => r.status === 'queued' || r.status === 'running') ?? null;
-  const asOf = runs.find((r) => r.status === 'succeeded')?.finishedAt ?? null;
+  const refreshing = runs.find(isActive) ?? null;
+  const asOf = runs.find((r) => r.status === RunStatus.succeeded)?.finishedAt ?? null;
   const r = rows[0];
   return {
     customers: r.customers,

@@ -6,6 +6,31 @@ import crypto from 'node:crypto';
 import type { AppContext } from '../context.js';
 import { findInputProblem } from '../input.js';
 
+/** Whether PUBLIC_URL can receive Shopify's webhooks: https and not a loopback or private address. */
+export function isPublicHttps(url: string): boolean {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return false;
+  }
+  if (u.protocol !== 'https:') return false;
+  const h = u.hostname;
+  return !(
+    h === 'localhost' ||
+    h.endsWith('.localhost') ||
+    /^127\./.test(h) ||
+    /^10\./.test(h) ||
+    /^192\.168\./.test(h) ||
+    /^172\.(1[6-9]|2\d|3[01])\./.test(h) ||
+    h === '[::1]'
+  );
+}
+
+export function webhookCallbackUrl(ctx: Pick<AppContext, 'config'>, tenantId: string): string {
+  return `${ctx.config.PUBLIC_URL}/webhooks/shopify/${tenantId}`;
+}
+
 export function verifyShopifyHmac(rawBody: Buffer, secret: string, header: string | string[] | undefined): boolean {
   if (typeof header !== 'string' || !secret) return false;
   const given = Buffer.from(header, 'base64');
@@ -28,33 +53,6 @@ export function webhookCustomerId(raw: string): string | null {
   if (cid) return cid[1]!;
   const id = /^\s*\{\s*"id"\s*:\s*(\d+)/.exec(raw);
   return id ? id[1]! : null;
-}
-
-interface WebhookTarget {
-  status: string;
-  secret: string | null;
-  shop: string;
-}
-
-/** Secrets per tenant for a few seconds: a burst of deliveries costs one SELECT and one decryption, not one per request. */
-const cache = new Map<string, { at: number; target: WebhookTarget | null }>();
-const CACHE_MS = 5_000;
-
-export async function webhookTarget(ctx: Pick<AppContext, 'db' | 'secrets'>, tenantId: string): Promise<WebhookTarget | null> {
-  const hit = cache.get(tenantId);
-  if (hit && Date.now() - hit.at < CACHE_MS) return hit.target;
-  const { rows } = await ctx.db.pool.query(
-    `SELECT status, store_domain, webhook_secret_enc FROM shopify_integrations WHERE tenant_id = $1`,
-    [tenantId],
-  );
-  const r = rows[0];
-  const target = r ? { status: r.status, shop: r.store_domain, secret: r.webhook_secret_enc ? ctx.secrets.decrypt(r.webhook_secret_enc) : null } : null;
-  cache.set(tenantId, { at: Date.now(), target });
-  return target;
-}
-
-export function forgetWebhookTarget(tenantId: string): void {
-  cache.delete(tenantId);
 }
 
 const MAX_BIGINT = 2n ** 63n - 1n;

@@ -8,7 +8,9 @@
 // customers are read twice and dropped later by id + updatedAt.
 import readline from 'node:readline';
 import { Readable } from 'node:stream';
-import type { GraphQLErrorShape, ShopifyClient } from '../shopify/client.js';
+import { z } from 'zod';
+import type { Clock } from '../clock.js';
+import type { ShopifyClient } from '../shopify/client.js';
 import { ShopifyCodes, ShopifyError } from '../shopify/errors.js';
 import {
   BULK_RUN,
@@ -20,21 +22,28 @@ import {
   customersCountsUpTo,
   customersPage,
   customersPageSize,
+  lastOrderDenied,
+  numericId,
+  parseShopifyCustomer,
+  withoutLastOrder,
+  type ShopifyCustomer,
 } from '../shopify/queries.js';
-import { numericId, ShopifyCustomerSchema, type ShopifyCustomer } from './map.js';
 
-export type FetchCheckpoint =
-  | { kind: 'pages'; filter: string | null; after: string | null }
-  | {
-      kind: 'bulk';
-      operationId: string;
-      linesDone: number;
-      /** A split full export (see planBulkParts): the filter of every part and the one being read; absent for a single export. */
-      parts?: (string | null)[];
-      part?: number;
-      /** When Shopify started the run's first export (its createdAt): the run's cursor never passes it. */
-      startedAt?: string | null;
-    };
+/** Where a read resumes: after a page (its cursor), or `linesDone` lines into a bulk export. Stored with each batch's data. */
+export const FetchCheckpointSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('pages'), filter: z.string().nullable(), after: z.string().nullable() }),
+  z.object({
+    kind: z.literal('bulk'),
+    operationId: z.string(),
+    linesDone: z.number().int().nonnegative(),
+    /** A split full export (see planBulkParts): the filter of every part and the one being read; absent for a single export. */
+    parts: z.array(z.string().nullable()).optional(),
+    part: z.number().int().nonnegative().optional(),
+    /** When Shopify started the run's first export (its createdAt): the run's cursor never passes it. */
+    startedAt: z.string().nullable().optional(),
+  }),
+]);
+export type FetchCheckpoint = z.output<typeof FetchCheckpointSchema>;
 
 export interface FetchBatch {
   customers: ShopifyCustomer[];
@@ -57,7 +66,8 @@ export interface FetchOptions {
   total?: number | null;
   bulkParts?: number;
   resume?: FetchCheckpoint | null;
-  sleep: (ms: number) => Promise<void>;
+  /** What waiting for a bulk export sleeps on. */
+  clock: Pick<Clock, 'sleep'>;
   /**
    * Customers per batch handed to the writer in bulk mode (default 1000). The run keeps up to three batches in memory (two
    * being written, one being read), and V8 lets the heap grow to a multiple of what is live: 1000 keeps the worker's peak
@@ -87,29 +97,6 @@ export function fetchCustomers(opts: FetchOptions): AsyncGenerator<FetchBatch> {
   return readsBulk(opts) ? fetchBulk(opts) : fetchPages(opts);
 }
 
-function parseCustomer(node: unknown): ShopifyCustomer {
-  const parsed = ShopifyCustomerSchema.safeParse(node);
-  if (!parsed.success) {
-    throw new ShopifyError(
-      ShopifyCodes.SHOPIFY_QUERY_REJECTED,
-      `Shopify sent a customer Kizuna cannot read: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
-    );
-  }
-  return parsed.data;
-}
-
-/** Whether Shopify answered ACCESS_DENIED for `lastOrder` (the rest of the data came with it). */
-export function lastOrderDenied(errors: GraphQLErrorShape[]): boolean {
-  return errors.some((e) => e.extensions?.code === 'ACCESS_DENIED' && e.path?.includes('lastOrder'));
-}
-
-/** A customer node as if `lastOrder` had not been asked for (undefined, not null: null would mean "no orders"). */
-export function withoutLastOrder(node: unknown): unknown {
-  if (!node || typeof node !== 'object') return node;
-  const { lastOrder: _denied, ...rest } = node as Record<string, unknown>;
-  return rest;
-}
-
 async function* fetchPages(opts: FetchOptions): AsyncGenerator<FetchBatch> {
   let withLastOrder = opts.withLastOrder;
   const filter = opts.resume?.kind === 'pages' ? opts.resume.filter : updatedSinceFilter(opts.since);
@@ -127,7 +114,7 @@ async function* fetchPages(opts: FetchOptions): AsyncGenerator<FetchBatch> {
       withLastOrder = false;
       await opts.onLastOrderDenied?.();
     }
-    const customers = nodes.map(parseCustomer);
+    const customers = nodes.map(parseShopifyCustomer);
     after = data.customers.pageInfo.endCursor ?? after;
     yield { customers, checkpoint: { kind: 'pages', filter, after } };
     if (!data.customers.pageInfo.hasNextPage) return;
@@ -165,7 +152,7 @@ async function startBulk(opts: FetchOptions, filter: string | null, withLastOrde
     const same = running.data.bulkOperations.nodes.find((op) => op.query.replace(/\s+/g, '') === inner.replace(/\s+/g, ''));
     if (same) return same.id;
     opts.log?.info({ running: running.data.bulkOperations.nodes.length }, 'another bulk operation is running on the shop; waiting');
-    await opts.sleep(10_000);
+    await opts.clock.sleep(10_000);
   }
 }
 
@@ -179,7 +166,7 @@ async function pollBulk(opts: FetchOptions, id: string): Promise<BulkOperation> 
     // our next poll is time the whole run waits (the first part of a split export, or an incremental export of a few thousand
     // customers, takes well under a second), and a poll costs 1 point (1 % of a standard plan's restore rate, while the run
     // needs the bucket for nothing else): at most 32 points in the first 5 s.
-    await opts.sleep(i < 20 ? 100 : i < 32 ? 250 : 1_000);
+    await opts.clock.sleep(i < 20 ? 100 : i < 32 ? 250 : 1_000);
   }
 }
 
@@ -368,7 +355,7 @@ async function* streamJsonl(
         throw new ShopifyError(ShopifyCodes.SHOPIFY_BULK_FAILED, `The bulk export is cut off or corrupt at line ${lineNo}.`);
       }
       if (obj.__parentId) continue;
-      batch.push(parseCustomer(obj));
+      batch.push(parseShopifyCustomer(obj));
       if (batch.length >= size) {
         yield { customers: batch, checkpoint: checkpointAt(lineNo) };
         batch = [];
@@ -401,29 +388,4 @@ export async function fetchLastOrderIds(client: ShopifyClient, customerIds: stri
     for (const c of res.customers) out.set(String(c.id), numericId(c.last_order_id));
   }
   return out;
-}
-
-/**
- * Reads one item ahead: the next batch is downloaded, parsed and prepared while the caller writes the current ones, so the
- * database never waits for Node between batches. When the caller stops early, the source is closed once its step in flight
- * ends — in the background, so a failure is not held up by a download or an export still being polled.
- */
-export async function* readAhead<T>(source: AsyncGenerator<T>): AsyncGenerator<T> {
-  let next = source.next();
-  next.catch(() => undefined); // surfaced when awaited below
-  let finished = false;
-  try {
-    for (;;) {
-      const r = await next;
-      if (r.done) {
-        finished = true;
-        return;
-      }
-      next = source.next();
-      next.catch(() => undefined);
-      yield r.value;
-    }
-  } finally {
-    if (!finished) void next.then(() => source.return(undefined), () => undefined).catch(() => undefined);
-  }
 }

@@ -3,7 +3,7 @@
 import type { AppContext } from '../context.js';
 import { getTenant } from '../crm/tenants.js';
 import { enqueueMail } from '../notify/mail.js';
-import type { Run } from './runs.js';
+import type { Run } from './run-store.js';
 
 /** What happened and what the operator should do, per error code, in Japanese. */
 const ADVICE: Record<string, { cause: string; action: string }> = {
@@ -48,38 +48,25 @@ export async function openIncident(ctx: AppContext, tenantId: string, run: Run):
     [tenantId, run.error!.code, run.error!.message, run.id, ctx.clock.now()],
   );
   if (!rows[0]) return; // already told
-  const tenant = await getTenant(ctx.db.pool, tenantId);
-  if (!tenant?.notifyEmails.length) {
-    ctx.log.warn({ tenantId, runId: run.id }, 'Shopify sync failed and the tenant has no notification address');
-    return;
-  }
   const advice = ADVICE[run.error!.code] ?? DEFAULT_ADVICE;
-  await enqueueMail(ctx, {
-    tenantId,
-    to: tenant.notifyEmails,
-    subject: `【Kizuna】Shopify連携の反映に失敗しました(${tenant.name})`,
-    text: [
-      `${tenant.name} ご担当者様`,
-      '',
-      'Shopifyの顧客データをKizunaのカスタムデータへ反映する処理が失敗しました。',
-      '',
-      `■ 原因`,
-      advice.cause,
-      `(エラーコード: ${run.error!.code} / ${run.error!.message})`,
-      '',
-      `■ ご対応`,
-      advice.action,
-      '',
-      `■ 対象の反映`,
-      `実行ID: ${run.id}`,
-      `開始: ${run.startedAt ?? run.queuedAt}`,
-      `取得済み: ${run.counts.fetched}件`,
-      '',
-      'この件についてのお知らせは、復旧するまで繰り返し送りません。復旧したときに改めてお知らせします。',
-      '',
-      '— Kizuna',
-    ].join('\n'),
-  });
+  const sent = await mailOperators(ctx, tenantId, 'Shopify連携の反映に失敗しました', [
+    'Shopifyの顧客データをKizunaのカスタムデータへ反映する処理が失敗しました。',
+    '',
+    `■ 原因`,
+    advice.cause,
+    `(エラーコード: ${run.error!.code} / ${run.error!.message})`,
+    '',
+    `■ ご対応`,
+    advice.action,
+    '',
+    `■ 対象の反映`,
+    `実行ID: ${run.id}`,
+    `開始: ${run.startedAt ?? run.queuedAt}`,
+    `取得済み: ${run.counts.fetched}件`,
+    '',
+    'この件についてのお知らせは、復旧するまで繰り返し送りません。復旧したときに改めてお知らせします。',
+  ]);
+  if (!sent) ctx.log.warn({ tenantId, runId: run.id }, 'Shopify sync failed and the tenant has no notification address');
 }
 
 export async function closeIncident(ctx: AppContext, tenantId: string, run: Run): Promise<void> {
@@ -88,21 +75,23 @@ export async function closeIncident(ctx: AppContext, tenantId: string, run: Run)
     [tenantId, ctx.clock.now()],
   );
   if (!rows[0]) return;
+  await mailOperators(ctx, tenantId, 'Shopify連携の反映が復旧しました', [
+    `先にお知らせしたShopify連携の反映の失敗(${rows[0].code})は解消し、反映が正常に完了しました。`,
+    '',
+    `実行ID: ${run.id}`,
+    `取得: ${run.counts.fetched}件 / 更新した友だち: ${run.counts.updated}人`,
+  ]);
+}
+
+/** A mail to the tenant's notification addresses, addressed and signed; false when the tenant has none. */
+async function mailOperators(ctx: AppContext, tenantId: string, subject: string, body: string[]): Promise<boolean> {
   const tenant = await getTenant(ctx.db.pool, tenantId);
-  if (!tenant?.notifyEmails.length) return;
+  if (!tenant?.notifyEmails.length) return false;
   await enqueueMail(ctx, {
     tenantId,
     to: tenant.notifyEmails,
-    subject: `【Kizuna】Shopify連携の反映が復旧しました(${tenant.name})`,
-    text: [
-      `${tenant.name} ご担当者様`,
-      '',
-      `先にお知らせしたShopify連携の反映の失敗(${rows[0].code})は解消し、反映が正常に完了しました。`,
-      '',
-      `実行ID: ${run.id}`,
-      `取得: ${run.counts.fetched}件 / 更新した友だち: ${run.counts.updated}人`,
-      '',
-      '— Kizuna',
-    ].join('\n'),
+    subject: `【Kizuna】${subject}(${tenant.name})`,
+    text: [`${tenant.name} ご担当者様`, '', ...body, '', '— Kizuna'].join('\n'),
   });
+  return true;
 }

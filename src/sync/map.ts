@@ -1,42 +1,9 @@
-// Map: one Shopify customer (the Admin GraphQL shape) → the 22 custom data values of docs/shopify-fields.md.
-// Two shapes, validated where data enters: `ShopifyCustomer` is what Shopify sends (zod, lenient about absent optional
-// objects), `MappedCustomer` is what Kizuna stores. Everything about labels, rounding, prefectures and dates is here.
-import { z } from 'zod';
+// Map: one Shopify customer (the Admin GraphQL shape) → the 22 custom data values (docs/shopify-fields.md).
+// Two shapes: `ShopifyCustomer` is what Shopify sends (validated where it enters, by the zod schema beside the query that asks
+// for it in shopify/queries.ts), `MappedCustomer` is what Kizuna stores. Everything about labels, rounding, prefectures and
+// dates is here.
 import type { ShopifyFieldKey } from '../shopify/fields.js';
-
-const marketingState = z.string();
-export const ShopifyCustomerSchema = z.object({
-  id: z.string(),
-  legacyResourceId: z.string(),
-  firstName: z.string().nullable().optional(),
-  lastName: z.string().nullable().optional(),
-  state: z.string(),
-  verifiedEmail: z.boolean(),
-  note: z.string().nullable().optional(),
-  tags: z.array(z.string()).default([]),
-  numberOfOrders: z.union([z.string(), z.number()]).transform(String),
-  amountSpent: z.object({ amount: z.union([z.string(), z.number()]).transform(String), currencyCode: z.string() }),
-  defaultEmailAddress: z.object({ emailAddress: z.string().nullable(), marketingState: marketingState.nullable().optional() }).nullable().optional(),
-  defaultPhoneNumber: z.object({ phoneNumber: z.string().nullable(), marketingState: marketingState.nullable().optional() }).nullable().optional(),
-  defaultAddress: z
-    .object({
-      company: z.string().nullable().optional(),
-      zip: z.string().nullable().optional(),
-      province: z.string().nullable().optional(),
-      provinceCode: z.string().nullable().optional(),
-      city: z.string().nullable().optional(),
-      address1: z.string().nullable().optional(),
-      address2: z.string().nullable().optional(),
-      countryCodeV2: z.string().nullable().optional(),
-    })
-    .nullable()
-    .optional(),
-  createdAt: z.string(),
-  updatedAt: z.string(),
-  /** Present only when the query asked for it (read_orders granted); null when denied or no orders. */
-  lastOrder: z.object({ legacyResourceId: z.string() }).nullable().optional(),
-});
-export type ShopifyCustomer = z.output<typeof ShopifyCustomerSchema>;
+import { numericId, type ShopifyCustomer } from '../shopify/queries.js';
 
 /** Values by field key: text → string, number → decimal string, date → YYYY-MM-DD; null when Shopify has nothing. */
 export type MappedCustomer = Record<ShopifyFieldKey, string | null>;
@@ -136,13 +103,6 @@ export function normalizeAmount(amount: string, currency: string): string {
 
 function blankToNull(s: string | null | undefined): string | null {
   return s === undefined || s === null || s.trim() === '' ? null : s;
-}
-
-/** "gid://shopify/Order/123" or 123 → "123". */
-export function numericId(id: string | number | null | undefined): string | null {
-  if (id === null || id === undefined || id === '') return null;
-  const m = /(\d+)$/.exec(String(id));
-  return m ? m[1]! : null;
 }
 
 export function mapCustomer(c: ShopifyCustomer, lastOrderId: string | null = numericId(c.lastOrder?.legacyResourceId)): MappedCustomer {

@@ -5,19 +5,16 @@
 //     order totals, and re-reading always yields the newest state, so out-of-order deliveries cannot regress anything), deletes mark
 //     the customer deleted and keep the imported values; 最終注文ID is taken as runs take it (GraphQL lastOrder, or REST for customers
 //     whose number of orders changed), never from a purchasing summary's payload, which may be older than what is known.
-import type { PoolClient } from 'pg';
 import { z } from 'zod';
 import type { AppContext } from '../context.js';
 import { withTransaction } from '../db/index.js';
 import { defineJob, sendJob, type JobHandler } from '../jobs/define.js';
 import { onFriendEmailChanged } from '../crm/events.js';
 import { getTenant, hasShopifyPlan } from '../crm/tenants.js';
-import { clientForTenant, getIntegration, shopifyFieldIds } from '../shopify/integration.js';
-import { customersByIds } from '../shopify/queries.js';
-import { lastOrderDenied, withoutLastOrder } from './fetch.js';
-import { ShopifyCustomerSchema, type ShopifyCustomer } from './map.js';
-import { linkAllFromMirror, prepareBatch } from './runs.js';
-import { writeBatch } from './write.js';
+import { shopifyFieldIds } from '../shopify/fields.js';
+import { clientForTenant, getIntegration, setLastOrderSourceRest } from '../shopify/integration.js';
+import { customersByIds, lastOrderDenied, ShopifyCustomerSchema, withoutLastOrder, type ShopifyCustomer } from '../shopify/queries.js';
+import { linkAllFromMirror, markDeleted, prepareBatch, writeBatch } from './write.js';
 
 async function activeIntegration(ctx: AppContext, tenantId: string) {
   const integration = await getIntegration(ctx.db.pool, tenantId);
@@ -75,18 +72,19 @@ export async function drainWebhooks(ctx: AppContext, tenantId: string): Promise<
     return 0;
   }
   return withTransaction(ctx.db.pool, async (tx) => {
-    const { rows } = await tx.query(
-      `SELECT webhook_id, topic, customer_id::text AS customer_id, triggered_at, payload FROM shopify_webhook_inbox
+    const { rows } = await tx.query<{ webhook_id: string; topic: string; customer_id: string | null }>(
+      `SELECT webhook_id, topic, customer_id::text AS customer_id FROM shopify_webhook_inbox
        WHERE tenant_id = $1 AND processed_at IS NULL ORDER BY received_at LIMIT 200 FOR UPDATE SKIP LOCKED`,
       [tenantId],
     );
     if (!rows.length) return 0;
     const now = ctx.clock.now();
-    const deletes = rows.filter((r) => r.topic === TOPIC_DELETE && r.customer_id);
-    const refresh = new Set(rows.filter((r) => r.topic !== TOPIC_DELETE && r.customer_id).map((r) => r.customer_id as string));
-    for (const d of deletes) refresh.delete(d.customer_id);
+    const named = (deleted: boolean) => rows.filter((r) => (r.topic === TOPIC_DELETE) === deleted && r.customer_id).map((r) => r.customer_id!);
+    const deletes = named(true);
+    const refresh = new Set(named(false));
+    for (const id of deletes) refresh.delete(id);
 
-    await markDeleted(tx, tenantId, deletes.map((d) => d.customer_id), now);
+    await markDeleted(tx, tenantId, deletes, now);
 
     if (refresh.size) {
       const fieldIds = await shopifyFieldIds(tx, tenantId);
@@ -103,7 +101,7 @@ export async function drainWebhooks(ctx: AppContext, tenantId: string): Promise<
         // read_orders was taken away: a null lastOrder here means "denied", not "no orders"; from now on, REST.
         nodes = nodes.map(withoutLastOrder);
         withLastOrder = false;
-        await tx.query(`UPDATE shopify_integrations SET last_order_source = 'rest' WHERE tenant_id = $1`, [tenantId]);
+        await setLastOrderSourceRest(tx, tenantId);
       }
       const found: ShopifyCustomer[] = [];
       const missing: string[] = [];
@@ -126,17 +124,4 @@ export async function drainWebhooks(ctx: AppContext, tenantId: string): Promise<
     ]);
     return rows.length;
   });
-}
-
-/** Customers deleted in Shopify: marked in the mirror and on their links; the values already written stay (as after 連携を解除). */
-async function markDeleted(tx: PoolClient, tenantId: string, customerIds: string[], now: Date): Promise<void> {
-  if (!customerIds.length) return;
-  await tx.query(
-    `WITH gone AS (
-       UPDATE shopify_customers SET deleted_at = $3 WHERE tenant_id = $1 AND customer_id = ANY($2::bigint[]) AND deleted_at IS NULL
-       RETURNING customer_id
-     )
-     UPDATE shopify_links l SET customer_deleted_at = $3 FROM gone WHERE l.tenant_id = $1 AND l.customer_id = gone.customer_id`,
-    [tenantId, customerIds, now],
-  );
 }

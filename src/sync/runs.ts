@@ -1,177 +1,65 @@
-// Runs: one sync of one tenant, recorded in sync_runs from request to end. A run is requested (queued), claimed by one worker
-// (running, with a heartbeat), fed batch by batch from fetch.ts into write.ts with its checkpoint, and ended (succeeded or
-// failed with a code). At most one run per tenant is queued or running: a second request joins it. A run whose worker died is
-// noticed by its stale heartbeat and resumed from its checkpoint by another worker.
+// Runs: one sync of one tenant from claim to end (its record and transitions: run-store.ts). An execution claims the run, feeds
+// it batch by batch from fetch.ts into write.ts with its checkpoint, completes it (links from the mirror, deletions, cursor) and
+// ends it (succeeded or failed with a code). A run whose worker died is noticed by its stale heartbeat and resumed from its
+// checkpoint by another worker.
 import crypto from 'node:crypto';
-import { z } from 'zod';
 import type { AppContext } from '../context.js';
-import { withTransaction } from '../db/index.js';
+import { withTransaction, type Queryable } from '../db/index.js';
 import { AppError, Codes } from '../errors.js';
-import { defineJob, sendJob, type JobHandler } from '../jobs/define.js';
+import { defineJob, type JobHandler } from '../jobs/define.js';
 import { getTenant } from '../crm/tenants.js';
-import { ShopifyCodes, ShopifyError } from '../shopify/errors.js';
-import { checkPlanForRuns, clientForTenant, shopifyFieldIds, type ClientOverrides } from '../shopify/integration.js';
-import { countCustomers, fetchCustomers, fetchLastOrderIds, readAhead, readsBulk, updatedSinceFilter, type FetchCheckpoint } from './fetch.js';
-import { prepareCustomer, writeBatch, writeLinkedValues, type BatchCounts, type PreparedCustomer } from './write.js';
-import type { ShopifyCustomer } from './map.js';
+import type { ShopifyClient } from '../shopify/client.js';
+import { ShopifyCodes } from '../shopify/errors.js';
+import {
+  advanceCursor,
+  checkPlanForRuns,
+  clientForTenant,
+  integrationStatus,
+  setLastOrderSourceRest,
+  type Integration,
+} from '../shopify/integration.js';
+import type { ClientOverrides } from '../shopify/credentials.js';
+import { shopifyFieldIds } from '../shopify/fields.js';
+import type { ShopifyCustomer } from '../shopify/queries.js';
+import { countCustomers, fetchCustomers, readsBulk, updatedSinceFilter, type FetchBatch, type FetchCheckpoint } from './fetch.js';
+import {
+  batchKeys,
+  linkAllFromMirror,
+  markDeleted,
+  prepareBatch,
+  writeBatch,
+  type BatchCounts,
+  type PreparedCustomer,
+} from './write.js';
+import { readAhead, writeInOrder } from './pipeline.js';
 import { closeIncident, openIncident } from './incidents.js';
+import { defaultSyncSettings, type SyncSettings } from './settings.js';
+import {
+  addCounts,
+  checkpointOf,
+  claimRun,
+  finishRun,
+  heartbeat,
+  loadRun,
+  maxUpdatedAt,
+  recordBatch,
+  recordPlan,
+  recordSeen,
+  requeueRun,
+  RunStatus,
+  runJobSpec,
+  runTrigger,
+  unseenCustomers,
+  type ClaimedRun,
+  type Run,
+  type RunMode,
+} from './run-store.js';
 
-export type RunMode = 'full' | 'incremental';
-/** `issue`: the mirror-only run after 発行 that feeds the match preview; every other run links and writes values. */
-export type RunTrigger = 'nightly' | 'manual' | 'link' | 'catch_up' | 'cli' | 'issue';
+export const syncRunJob = defineJob({ ...runJobSpec, handler: async () => handleRunJob });
 
-export interface Run {
-  id: string;
-  tenantId: string;
-  status: 'queued' | 'running' | 'succeeded' | 'failed';
-  mode: RunMode;
-  trigger: RunTrigger;
-  night: string | null;
-  counts: BatchCounts & { deleted: number };
-  total: number | null;
-  error: { code: string; message: string } | null;
-  queuedAt: string;
-  startedAt: string | null;
-  finishedAt: string | null;
-}
-
-/** Tunables; the defaults suit production, tests shrink them. */
-export const syncSettings = {
-  /** Full runs of stores with at least this many customers use a bulk export instead of pages. */
-  bulkThreshold: 10_000,
-  /**
-   * Incremental runs with at least this many changed customers use a bulk export too: a page of ~170–200 customers costs ~1000
-   * points, so past the 2000-point bucket (~400 customers) pages crawl at 20 customers/s on a standard plan (10k changes: 8
-   * minutes), while an export of a few thousand customers takes seconds and costs 10 points.
-   */
-  incrementalBulkThreshold: 500,
-  /**
-   * A full bulk export is split into one part per this many customers, at most `bulkMaxParts`: each part is written while the
-   * next one exports (fetch.ts, planBulkParts). Parts are exported one after another, so at most two of Kizuna's bulk queries
-   * exist at a time (Shopify allows five per shop since 2026-01).
-   */
-  bulkCustomersPerPart: 6_250,
-  bulkMaxParts: 8,
-  /** Incremental runs re-read this much before the cursor: Shopify's updated_at filter precision is uncertain. */
-  overlapMs: 5 * 60_000,
-  /** A running run whose heartbeat is older than this has lost its worker. */
-  staleMs: 3 * 60_000,
-  /** A nightly run is full when the last successful full run is older than this (deletions are found on full runs). */
-  fullEveryMs: 7 * 24 * 3600_000,
-  heartbeatMs: 30_000,
+const handleRunJob: JobHandler<{ runId: string }> = async ({ runId }, ctx) => {
+  await executeRun(ctx, runId, { finalAttempt: ctx.retryCount >= (runJobSpec.queue.retryLimit ?? 0) });
 };
-
-const COLS = `id, tenant_id, status, mode, trigger, night::text AS night, fetched, matched, linked, updated, unchanged, unverified,
-  unmatched, deleted, total, error_code, error_message, queued_at, started_at, finished_at`;
-
-export function toRun(r: any): Run {
-  const iso = (d: Date | null) => (d ? new Date(d).toISOString() : null);
-  return {
-    id: r.id,
-    tenantId: r.tenant_id,
-    status: r.status,
-    mode: r.mode,
-    trigger: r.trigger,
-    night: r.night,
-    counts: {
-      fetched: r.fetched,
-      matched: r.matched,
-      linked: r.linked,
-      updated: r.updated,
-      unchanged: r.unchanged,
-      unverified: r.unverified,
-      unmatched: r.unmatched,
-      deleted: r.deleted,
-    },
-    total: r.total,
-    error: r.error_code ? { code: r.error_code, message: r.error_message } : null,
-    queuedAt: iso(r.queued_at)!,
-    startedAt: iso(r.started_at),
-    finishedAt: iso(r.finished_at),
-  };
-}
-
-/** The run as GET …/runs/:id answers it (docs/http-api.md, "Response shapes"). */
-export function runJson(run: Run) {
-  return {
-    id: run.id,
-    status: run.status,
-    mode: run.mode,
-    trigger: run.trigger,
-    counts: run.counts,
-    total: run.total,
-    error: run.error,
-    startedAt: run.startedAt,
-    finishedAt: run.finishedAt,
-    queuedAt: run.queuedAt,
-  };
-}
-
-export async function getRun(ctx: Pick<AppContext, 'db'>, tenantId: string, runId: string): Promise<Run | null> {
-  if (!/^[0-9a-f-]{36}$/i.test(runId)) return null;
-  const { rows } = await ctx.db.pool.query(`SELECT ${COLS} FROM sync_runs WHERE id = $1 AND tenant_id = $2`, [runId, tenantId]);
-  return rows[0] ? toRun(rows[0]) : null;
-}
-
-export async function listRuns(ctx: Pick<AppContext, 'db'>, tenantId: string, limit = 20): Promise<Run[]> {
-  const { rows } = await ctx.db.pool.query(`SELECT ${COLS} FROM sync_runs WHERE tenant_id = $1 ORDER BY queued_at DESC LIMIT $2`, [
-    tenantId,
-    limit,
-  ]);
-  return rows.map(toRun);
-}
-
-const jobPayload = z.object({ runId: z.string().uuid() });
-
-export const syncRunJob = defineJob({
-  name: 'shopify.sync-run',
-  schema: jobPayload,
-  // Retries resume from the checkpoint. Backoff: 1, 2, 4, 8, 16 minutes; a run that still fails is mailed.
-  queue: { retryLimit: 5, retryDelay: 60, retryBackoff: true, expireInSeconds: 6 * 3600 },
-  handler: async () => handleRunJob,
-});
-
-const handleRunJob: JobHandler<z.output<typeof jobPayload>> = async ({ runId }, ctx) => {
-  await executeRun(ctx, runId, { finalAttempt: ctx.retryCount >= (syncRunJob.queue?.retryLimit ?? 0) });
-};
-
-/**
- * Requests a run; when the tenant already has one queued or running, joins it instead (the same run id comes back).
- * Nightly runs carry their night, so two schedulers asking for the same night get one run.
- */
-export async function requestRun(
-  ctx: Pick<AppContext, 'db' | 'boss' | 'clock'>,
-  tenantId: string,
-  opts: { mode: RunMode; trigger: RunTrigger; night?: string; enqueue?: boolean },
-): Promise<{ runId: string; joined: boolean }> {
-  const now = ctx.clock.now();
-  const { rows } = await ctx.db.pool.query(
-    `INSERT INTO sync_runs (tenant_id, mode, trigger, status, night, queued_at)
-     VALUES ($1, $2, $3, 'queued', $4, $5)
-     ON CONFLICT DO NOTHING
-     RETURNING id`,
-    [tenantId, opts.mode, opts.trigger, opts.night ?? null, now],
-  );
-  if (rows[0]) {
-    if (opts.enqueue !== false) await sendJob(ctx.boss, syncRunJob, { runId: rows[0].id });
-    return { runId: rows[0].id, joined: false };
-  }
-  const active = await ctx.db.pool.query(
-    `SELECT id FROM sync_runs WHERE tenant_id = $1 AND status IN ('queued', 'running') ORDER BY queued_at LIMIT 1`,
-    [tenantId],
-  );
-  if (active.rows[0]) {
-    if (opts.trigger !== 'issue') {
-      // 連携 (or any real run) joining the mirror-only run after 発行: that run links from its next batch on.
-      await ctx.db.pool.query(`UPDATE sync_runs SET trigger = $2 WHERE id = $1 AND trigger = 'issue'`, [active.rows[0].id, opts.trigger]);
-    }
-    return { runId: active.rows[0].id, joined: true };
-  }
-  // The night already has its run (finished): nothing new to do, report that one.
-  const night = await ctx.db.pool.query(`SELECT id FROM sync_runs WHERE tenant_id = $1 AND night = $2`, [tenantId, opts.night ?? null]);
-  if (night.rows[0]) return { runId: night.rows[0].id, joined: true };
-  throw new AppError(Codes.CONFLICT, 'Could not queue a sync run; try again.');
-}
 
 export interface Progress {
   runId: string;
@@ -187,12 +75,11 @@ export interface ExecuteOptions {
   client?: ClientOverrides;
   /** Customers per batch in bulk mode (tests make it small to exercise checkpoints). */
   batchSize?: number;
-  sleep?: (ms: number) => Promise<void>;
+  /** Tunables other than the defaults (defaultSyncSettings). */
+  settings?: Partial<SyncSettings>;
   /** Called after each batch has committed (tests use it to kill a run between batches). */
   afterBatch?: (batchNo: number) => Promise<void> | void;
 }
-
-const realSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /**
  * Ends an execution without touching the run, the way a process that dies leaves it: its worker is gone (tests kill it
@@ -204,37 +91,25 @@ class Abandoned extends Error {
   }
 }
 
-async function currentRun(ctx: AppContext, runId: string): Promise<Run> {
-  const { rows } = await ctx.db.pool.query(`SELECT ${COLS} FROM sync_runs WHERE id = $1`, [runId]);
-  if (!rows[0]) throw new AppError(Codes.NOT_FOUND, `No sync run ${runId}.`);
-  return toRun(rows[0]);
-}
-
 /** Claims and executes a run to its end. Returns the run as it ended (or as another worker holds it). */
 export async function executeRun(ctx: AppContext, runId: string, opts: ExecuteOptions = {}): Promise<Run> {
   const now = () => ctx.clock.now();
   // Every execution claims the run under its own name, not its process's: two deliveries of the run's job — even to one
   // process running jobs concurrently — never both execute it. A running run is taken over only once its heartbeat is stale.
   const claim = `${ctx.workerId}/${crypto.randomUUID().slice(0, 8)}`;
-  const claimed = await ctx.db.pool.query(
-    `UPDATE sync_runs SET status = 'running', worker_id = $2, heartbeat_at = $3, started_at = coalesce(started_at, $3),
-        attempts = attempts + 1, error_code = NULL, error_message = NULL
-     WHERE id = $1 AND (status = 'queued' OR (status = 'running' AND heartbeat_at < $4))
-     RETURNING *`,
-    [runId, claim, now(), new Date(now().getTime() - syncSettings.staleMs)],
-  );
-  const row = claimed.rows[0];
-  if (!row) return currentRun(ctx, runId);
-  const tenantId: string = row.tenant_id;
+  const settings: SyncSettings = { ...defaultSyncSettings, ...opts.settings };
+  const row = await claimRun(ctx.db.pool, runId, claim, now(), new Date(now().getTime() - settings.staleMs));
+  if (!row) return loadRun(ctx.db.pool, runId);
+  const tenantId = row.tenantId;
   const log = ctx.log.child({ tenantId, runId });
-  const heartbeat = setInterval(() => {
-    ctx.db.pool.query(`UPDATE sync_runs SET heartbeat_at = $2 WHERE id = $1 AND worker_id = $3`, [runId, now(), claim]).catch(() => {});
-  }, syncSettings.heartbeatMs);
-  heartbeat.unref();
+  const beating = setInterval(() => {
+    heartbeat(ctx.db.pool, runId, claim, now()).catch(() => {});
+  }, settings.heartbeatMs);
+  beating.unref();
   try {
-    await runBody(ctx, row, claim, log, opts);
-    const done = await finishRun(ctx, runId, claim, 'succeeded', null);
-    if (!done) return currentRun(ctx, runId);
+    await runBody(ctx, row, claim, log, { ...opts, settings });
+    const done = await finishRun(ctx.db.pool, runId, claim, { status: RunStatus.succeeded, error: null, now: now() });
+    if (!done) return loadRun(ctx.db.pool, runId);
     await closeIncident(ctx, tenantId, done);
     log.info({ counts: done.counts }, 'sync run succeeded');
     return done;
@@ -242,26 +117,22 @@ export async function executeRun(ctx: AppContext, runId: string, opts: ExecuteOp
     if (e instanceof Abandoned) {
       if (e.killedBy !== undefined) throw e.killedBy;
       log.warn({}, 'another worker took this sync run over (this one was presumed dead); stopping');
-      return currentRun(ctx, runId);
+      return loadRun(ctx.db.pool, runId);
     }
     const err = asRunError(e);
     const retry = err.retryable && !opts.finalAttempt;
     log.warn({ code: err.code, retry, message: err.message }, 'sync run failed');
     if (retry) {
       // Back to the queue with its checkpoint; the job's retry resumes it.
-      const requeued = await ctx.db.pool.query(
-        `UPDATE sync_runs SET status = 'queued', worker_id = NULL, error_code = $2, error_message = $3 WHERE id = $1 AND worker_id = $4`,
-        [runId, err.code, err.message, claim],
-      );
-      if (!requeued.rowCount) return currentRun(ctx, runId);
+      if (!(await requeueRun(ctx.db.pool, runId, claim, err))) return loadRun(ctx.db.pool, runId);
       throw e;
     }
-    const failed = await finishRun(ctx, runId, claim, 'failed', err);
-    if (!failed) return currentRun(ctx, runId);
+    const failed = await finishRun(ctx.db.pool, runId, claim, { status: RunStatus.failed, error: err, now: now() });
+    if (!failed) return loadRun(ctx.db.pool, runId);
     if (err.mail) await openIncident(ctx, tenantId, failed);
     return failed;
   } finally {
-    clearInterval(heartbeat);
+    clearInterval(beating);
   }
 }
 
@@ -284,284 +155,228 @@ function asRunError(e: unknown): RunError {
   return { code: transient ? Codes.DATABASE_UNAVAILABLE : Codes.INTERNAL_ERROR, message: msg, retryable: transient, mail: true };
 }
 
-/** Ends the run if this execution still owns it; null when another worker has taken it over. */
-async function finishRun(ctx: AppContext, runId: string, claim: string, status: 'succeeded' | 'failed', err: RunError | null): Promise<Run | null> {
-  const { rows } = await ctx.db.pool.query(
-    `UPDATE sync_runs SET status = $2, error_code = $3, error_message = $4, finished_at = $5, worker_id = NULL
-     WHERE id = $1 AND worker_id = $6 RETURNING ${COLS}`,
-    [runId, status, err?.code ?? null, err?.message ?? null, ctx.clock.now(), claim],
-  );
-  if (!rows[0]) return null;
-  await ctx.db.pool.query(`DELETE FROM sync_run_seen WHERE run_id = $1`, [runId]);
-  return toRun(rows[0]);
+/** What an execution reads, decided when the run starts (a resumed run keeps what its first attempt decided). */
+interface Plan {
+  mode: RunMode;
+  /** Only customers updated since then (incremental runs, with an overlap); null for all. */
+  since: Date | null;
+  /** Customers expected (customersCount when the run started). */
+  total: number | null;
+  /** A new run reads bulk exports (a large store or many changes); a resumed one reads the way its checkpoint says. */
+  bulk: boolean;
+  resume: FetchCheckpoint | null;
 }
 
-async function runBody(ctx: AppContext, row: any, claim: string, log: AppContext['log'], opts: ExecuteOptions): Promise<void> {
-  const tenantId: string = row.tenant_id;
-  const runId: string = row.id;
-  const tenant = await getTenant(ctx.db.pool, tenantId);
+/** A batch ready to be written, and what the run does with it. */
+interface ReadyBatch {
+  prepared: PreparedCustomer[];
+  /** Where to resume once this batch is written. */
+  checkpoint: FetchCheckpoint;
+  /** false while the run is the mirror-only run after 発行: the mirror only, no links and no values. */
+  linking: boolean;
+  /** What a batch written at the same time must not share (see pipeline.ts); null: written alone. */
+  keys: Set<string> | null;
+  /** The newest updatedAt of the batch, never past its export's start: how far the cursor may move. */
+  maxUpdated: string | null;
+}
+
+/** One run: plan → fetch → prepare → write → finish. */
+async function runBody(
+  ctx: AppContext,
+  run: ClaimedRun,
+  claim: string,
+  log: AppContext['log'],
+  opts: ExecuteOptions & { settings: SyncSettings },
+): Promise<void> {
+  const { settings } = opts;
+  // Plan: the run may go on (plan, integration), and what it reads.
+  const { client, integration } = await openIntegration(ctx, run, opts);
+  // The 22 fields exist from 連携 on; the mirror-only run after 発行 needs none (and may become a linking run midway).
+  const fieldIds = fieldIdsOnce(ctx, run.tenantId);
+  if (run.trigger !== 'issue') await fieldIds();
+  const plan = await planReading(ctx, run, client, integration, settings);
+
+  // Fetch: batches of customers, each with the checkpoint that resumes after it.
+  const lastOrder = { fromGraphql: integration.lastOrderSource === 'graphql' };
+  const fetched = fetchCustomers({
+    client,
+    withLastOrder: lastOrder.fromGraphql,
+    onLastOrderDenied: async () => {
+      // read_orders was taken away after 発行: from now on (this run, later runs, webhooks) 最終注文ID comes from REST.
+      lastOrder.fromGraphql = false;
+      await setLastOrderSourceRest(ctx.db.pool, run.tenantId);
+    },
+    since: plan.since,
+    bulk: plan.bulk,
+    total: plan.total,
+    bulkParts: Math.min(settings.bulkMaxParts, Math.max(1, Math.ceil((plan.total ?? 0) / settings.bulkCustomersPerPart))),
+    resume: plan.resume,
+    clock: ctx.clock,
+    batchSize: opts.batchSize,
+    log,
+  });
+
+  // Prepare: each batch mapped as soon as it is read. A bulk file is read one batch ahead (the database never waits for
+  // Node); pages are read one at a time, each after the previous one is written — Shopify's cost limit sets their pace, and a
+  // page read ahead would only spend points early.
+  const prepared = prepareEach(fetched, (customers) => prepareBatch(ctx, client, run.tenantId, customers, lastOrder.fromGraphql));
+  const ready = checkEach(ctx, run, readsBulk(plan) ? readAhead(prepared) : prepared);
+
+  // Write: each batch in its own transaction with its checkpoint. A bulk export's batches of a linking run that share no
+  // customer and no email — so no row — are written two at a time, on two connections (pipeline.ts); pages, the mirror-only
+  // run and the export's first checkpoint one at a time. At most two batches in flight and one read ahead (plus the lines
+  // being parsed): the memory stays that of a few batches.
+  const reportBatch = progressReporter(run, plan.total, opts);
+  await writeInOrder(
+    ready,
+    (batch) => batch.keys,
+    async (batch, after) => reportBatch(await writeOne(ctx, run, claim, plan, batch, batch.linking ? await fieldIds() : [], after)),
+  );
+
+  // Finish: links from the mirror, deletions, the cursor.
+  await completeRun(ctx, run, claim, plan, fieldIds);
+}
+
+/** The tenant may still run (plan), and its integration is linked — or issued, for the mirror-only run after 発行. */
+async function openIntegration(ctx: AppContext, run: ClaimedRun, opts: ExecuteOptions) {
+  const tenant = await getTenant(ctx.db.pool, run.tenantId);
   if (!tenant) throw new AppError(Codes.NOT_FOUND, 'The tenant no longer exists.');
   if (!(await checkPlanForRuns(ctx, tenant))) {
     throw new AppError('PLAN_REQUIRED', 'エンタープライズプランとShopify連携オプションのご契約がないため、反映を停止しました。');
   }
-  const { client, integration } = await clientForTenant(ctx, tenantId, opts.client);
-  let mirrorOnly = row.trigger === 'issue';
-  if (integration.status !== 'linked' && !(mirrorOnly && integration.status === 'issued')) {
+  const opened = await clientForTenant(ctx, run.tenantId, opts.client);
+  const status = opened.integration.status;
+  if (status !== 'linked' && !(run.trigger === 'issue' && status === 'issued')) {
     throw new AppError(ShopifyCodes.UNLINKED, '連携が解除されているため中止しました。');
   }
-  // The 22 fields exist from 連携 on; the mirror-only run after 発行 needs none (and may become a linking run midway).
-  let fieldIds: number[] = [];
-  const ensureFieldIds = async () => (fieldIds.length ? fieldIds : (fieldIds = await shopifyFieldIds(ctx.db.pool, tenantId)));
-  if (!mirrorOnly) await ensureFieldIds();
-  let withLastOrder = integration.lastOrderSource === 'graphql';
-  const onLastOrderDenied = async () => {
-    // read_orders was taken away after 発行: from now on (this run, later runs, webhooks) 最終注文ID comes from REST.
-    withLastOrder = false;
-    await ctx.db.pool.query(`UPDATE shopify_integrations SET last_order_source = 'rest' WHERE tenant_id = $1`, [tenantId]);
+  return opened;
+}
+
+/** The tenant's 22 field ids, read once when first needed. */
+function fieldIdsOnce(ctx: AppContext, tenantId: string): () => Promise<number[]> {
+  let ids: Promise<number[]> | null = null;
+  return () => (ids ??= shopifyFieldIds(ctx.db.pool, tenantId));
+}
+
+/** A new run counts what it will read and records its plan; a resumed run reads on from its checkpoint. */
+async function planReading(ctx: AppContext, run: ClaimedRun, client: ShopifyClient, integration: Integration, settings: SyncSettings): Promise<Plan> {
+  const resume = checkpointOf(run);
+  const mode: RunMode = run.mode === 'incremental' && integration.syncCursor ? 'incremental' : 'full';
+  const since = run.since ?? (mode === 'incremental' ? new Date(new Date(integration.syncCursor!).getTime() - settings.overlapMs) : null);
+  if (resume) return { mode, since, total: run.total, bulk: false, resume };
+  const total = await countCustomers(client, updatedSinceFilter(since));
+  await recordPlan(ctx.db.pool, run.id, { total, since, mode });
+  return { mode, since, total, bulk: total >= (mode === 'full' ? settings.bulkThreshold : settings.incrementalBulkThreshold), resume };
+}
+
+/**
+ * Each fetched batch prepared as soon as it is read; the parsed Shopify records are let go then (nothing here keeps a
+ * reference to them while the batch waits and is written), which keeps the worker's memory at what the writes need.
+ */
+async function* prepareEach(
+  batches: AsyncGenerator<FetchBatch>,
+  prepare: (customers: ShopifyCustomer[]) => Promise<PreparedCustomer[]>,
+): AsyncGenerator<{ checkpoint: FetchCheckpoint; prepared: PreparedCustomer[] }> {
+  const next = async () => {
+    const r = await batches.next();
+    return r.done ? null : { checkpoint: r.value.checkpoint, prepared: await prepare(r.value.customers) };
   };
-  const sleep = opts.sleep ?? realSleep;
-
-  const checkpoint: FetchCheckpoint | null = row.checkpoint;
-  const mode: RunMode = row.mode === 'incremental' && integration.syncCursor ? 'incremental' : 'full';
-  const since: Date | null =
-    row.since ?? (mode === 'incremental' ? new Date(new Date(integration.syncCursor!).getTime() - syncSettings.overlapMs) : null);
-  let useBulk = false;
-  if (!checkpoint) {
-    const total = await countCustomers(client, updatedSinceFilter(since));
-    useBulk = total >= (mode === 'full' ? syncSettings.bulkThreshold : syncSettings.incrementalBulkThreshold);
-    await ctx.db.pool.query(`UPDATE sync_runs SET total = $2, since = $3, mode = $4 WHERE id = $1`, [runId, total, since, mode]);
+  try {
+    for (let item = await next(); item; item = await next()) yield item;
+  } finally {
+    await batches.return(undefined);
   }
-  const { rows: totals } = await ctx.db.pool.query(`SELECT total, fetched FROM sync_runs WHERE id = $1`, [runId]);
-  let done: number = totals[0].fetched;
-  const total: number | null = totals[0].total;
+}
 
-  let batchNo = 0;
-  const batches = fetchCustomers({
-    client,
-    withLastOrder,
-    onLastOrderDenied,
-    since,
-    bulk: useBulk,
-    total,
-    bulkParts: Math.min(syncSettings.bulkMaxParts, Math.max(1, Math.ceil((total ?? 0) / syncSettings.bulkCustomersPerPart))),
-    resume: checkpoint,
-    sleep,
-    batchSize: opts.batchSize,
-    log,
+/** Re-reads the run before each batch: 連携を解除 stops it; 連携 during the mirror-only run after 発行 turns it into a linking run. */
+async function* checkEach(
+  ctx: AppContext,
+  run: ClaimedRun,
+  batches: AsyncIterable<{ checkpoint: FetchCheckpoint; prepared: PreparedCustomer[] }>,
+): AsyncGenerator<ReadyBatch> {
+  for await (const { checkpoint, prepared } of batches) {
+    await stopIfUnlinked(ctx.db.pool, run.tenantId);
+    const linking = (await runTrigger(ctx.db.pool, run.id)) !== 'issue';
+    const keys = linking && checkpoint.kind === 'bulk' && prepared.length ? batchKeys(prepared) : null;
+    let maxUpdated = prepared.reduce<string | null>((m, x) => (!m || Date.parse(x.updatedAt) > Date.parse(m) ? x.updatedAt : m), null);
+    // A bulk read holds what Shopify had when its (first) export started: a customer changed after that and seen here in a
+    // later export must not move the cursor past changes the earlier export could not see.
+    const exportedAt = checkpoint.kind === 'bulk' ? checkpoint.startedAt : null;
+    if (maxUpdated && exportedAt && Date.parse(exportedAt) < Date.parse(maxUpdated)) maxUpdated = exportedAt;
+    yield { checkpoint, prepared, linking, keys, maxUpdated };
+  }
+}
+
+async function stopIfUnlinked(db: Queryable, tenantId: string): Promise<void> {
+  if ((await integrationStatus(db, tenantId)) === 'unlinked') throw new AppError(ShopifyCodes.UNLINKED, '連携が解除されたため中止しました。');
+}
+
+/**
+ * Writes one batch in its own transaction with its counts and checkpoint. `after`: the batch before it, still being written;
+ * this one commits only once that one has committed and been reported, so checkpoints advance in order.
+ */
+async function writeOne(
+  ctx: AppContext,
+  run: ClaimedRun,
+  claim: string,
+  plan: Plan,
+  batch: ReadyBatch,
+  fieldIds: number[],
+  after: Promise<void> | null,
+): Promise<BatchCounts> {
+  return withTransaction(ctx.db.pool, async (tx) => {
+    // A batch commits without waiting for its WAL to reach the disk: a crash can lose only the last batches together with
+    // their checkpoint, which the resumed run then simply reads again (the run's own end is a normal, durable commit, which
+    // also makes every batch before it durable). Spares a disk flush per batch on the path every batch waits on.
+    await tx.query('SET LOCAL synchronous_commit = off');
+    const counts = await writeBatch(tx, { tenantId: run.tenantId, fieldIds, customers: batch.prepared, now: ctx.clock.now(), link: batch.linking });
+    if (plan.mode === 'full') await recordSeen(tx, run.id, batch.prepared.map((p) => p.customerId));
+    if (after) {
+      await after;
+      // 連携を解除 while the previous batch was being written stops the run before this one counts.
+      await stopIfUnlinked(tx, run.tenantId);
+    }
+    const written = { counts, checkpoint: batch.checkpoint, maxUpdated: batch.maxUpdated, now: ctx.clock.now() };
+    // Taken over while this worker was presumed dead: the batch is rolled back, the other worker carries on.
+    if (!(await recordBatch(tx, run.id, claim, written))) throw new Abandoned();
+    return counts;
   });
-  // Writes one batch in its own transaction with its checkpoint, then reports it. `after`: the batch before it, still being
-  // written; this one commits only once that one has committed and been reported, so checkpoints advance in order.
-  const writeOne = async (checkpoint: FetchCheckpoint, maxUpdated: string | null, prepared: PreparedCustomer[], linking: boolean, after: Promise<void> | null) => {
-    const counts = await withTransaction(ctx.db.pool, async (tx) => {
-      // A batch commits without waiting for its WAL to reach the disk: a crash can lose only the last batches together with
-      // their checkpoint, which the resumed run then simply reads again (the run's own end is a normal, durable commit, which
-      // also makes every batch before it durable). Spares a disk flush per batch on the path every batch waits on.
-      await tx.query('SET LOCAL synchronous_commit = off');
-      if (linking) await ensureFieldIds();
-      const c = await writeBatch(tx, { tenantId, fieldIds, customers: prepared, seenRunId: mode === 'full' ? runId : null, now: ctx.clock.now(), link: linking });
-      if (after) {
-        await after;
-        // 連携を解除 while the previous batch was being written stops the run before this one counts.
-        const st = await tx.query(`SELECT status FROM shopify_integrations WHERE tenant_id = $1`, [tenantId]);
-        if (st.rows[0]?.status === 'unlinked') throw new AppError(ShopifyCodes.UNLINKED, '連携が解除されたため中止しました。');
-      }
-      const own = await tx.query(
-        `UPDATE sync_runs SET fetched = fetched + $2, matched = matched + $3, linked = linked + $4, updated = updated + $5,
-            unchanged = unchanged + $6, unverified = unverified + $7, unmatched = unmatched + $8, checkpoint = $9,
-            max_updated_at = greatest(max_updated_at, $10::timestamptz), heartbeat_at = $11
-         WHERE id = $1 AND worker_id = $12`,
-        [runId, c.fetched, c.matched, c.linked, c.updated, c.unchanged, c.unverified, c.unmatched, JSON.stringify(checkpoint), maxUpdated, ctx.clock.now(), claim],
-      );
-      // Taken over while this worker was presumed dead: the batch is rolled back, the other worker carries on.
-      if (!own.rowCount) throw new Abandoned();
-      return c;
-    });
+}
+
+/** Reports each committed batch: progress, then the test hook that may kill the execution between batches. */
+function progressReporter(run: ClaimedRun, total: number | null, opts: ExecuteOptions): (counts: BatchCounts) => Promise<void> {
+  let done = run.counts.fetched;
+  let batchNo = 0;
+  return async (counts) => {
     done += counts.fetched;
-    opts.onProgress?.({ runId, done, total, counts });
+    opts.onProgress?.({ runId: run.id, done, total, counts });
     try {
       await opts.afterBatch?.(++batchNo);
     } catch (e) {
       throw new Abandoned(e);
     }
   };
+}
 
-  // A bulk export's batches are written two at a time, on two connections: PostgreSQL works on one batch while it finishes the
-  // previous one (a server with two cores or more does both at once), and the next lines are parsed meanwhile. Only batches
-  // of a linking run that share no customer and no email — so no row — overlap; commits stay in order (see writeOne).
-  let last: { done: Promise<void>; keys: Set<string> } | null = null;
-  try {
-    // Each fetched batch mapped as soon as it is read; the parsed Shopify records are let go then (nothing here keeps a
-    // reference to them while the batch waits and is written), which keeps the worker's memory at what the writes need.
-    const prepareNext = async (): Promise<{ checkpoint: FetchCheckpoint; prepared: PreparedCustomer[] } | null> => {
-      const r = await batches.next();
-      if (r.done) return null;
-      return { checkpoint: r.value.checkpoint, prepared: await prepareBatch(ctx, client, tenantId, r.value.customers, withLastOrder) };
-    };
-    const ready = (async function* () {
-      try {
-        for (let item = await prepareNext(); item; item = await prepareNext()) yield item;
-      } finally {
-        await batches.return(undefined);
-      }
-    })();
-    // A bulk file is read one batch ahead (the database never waits for Node); pages are read one at a time, each after the
-    // previous one is written — Shopify's cost limit sets their pace, and a page read ahead would only spend points early.
-    for await (const batch of readsBulk({ bulk: useBulk, resume: checkpoint }) ? readAhead(ready) : ready) {
-      const { prepared } = batch;
-      // Re-read each batch: 連携を解除 stops the run; 連携 during the mirror-only run after 発行 turns it into a linking run.
-      const state = await ctx.db.pool.query(
-        `SELECT i.status, r.trigger FROM shopify_integrations i JOIN sync_runs r ON r.tenant_id = i.tenant_id WHERE r.id = $1`,
-        [runId],
-      );
-      if (state.rows[0]?.status === 'unlinked') throw new AppError(ShopifyCodes.UNLINKED, '連携が解除されたため中止しました。');
-      mirrorOnly = state.rows[0]?.trigger === 'issue';
-      const keys = !mirrorOnly && batch.checkpoint.kind === 'bulk' && prepared.length ? batchKeys(prepared) : null;
-      const overlap = last && keys && disjoint(last.keys, keys) ? last : null;
-      if (last && !overlap) await last.done;
-      let maxUpdated = prepared.reduce<string | null>((m, x) => (!m || Date.parse(x.updatedAt) > Date.parse(m) ? x.updatedAt : m), null);
-      // A bulk read holds what Shopify had when its (first) export started: a customer changed after that and seen here in a
-      // later export must not move the cursor past changes the earlier export could not see.
-      const exportedAt = batch.checkpoint.kind === 'bulk' ? batch.checkpoint.startedAt : null;
-      if (maxUpdated && exportedAt && Date.parse(exportedAt) < Date.parse(maxUpdated)) maxUpdated = exportedAt;
-      const doneOne = writeOne(batch.checkpoint, maxUpdated, prepared, !mirrorOnly, overlap?.done ?? null);
-      doneOne.catch(() => undefined); // awaited below; a failure must not go unhandled meanwhile
-      if (!keys) {
-        // Pages, the mirror-only run and the export's first checkpoint: one batch at a time, the next one read only after
-        // this one has been written and reported.
-        await doneOne;
-        last = null;
-        continue;
-      }
-      last = { done: doneOne, keys };
-      // At most two batches in flight and one read ahead (plus the lines being parsed): the memory stays that of a few batches.
-      if (overlap) await overlap.done;
-    }
-    if (last) await last.done;
-  } finally {
-    // Never leave a batch's transaction behind: the one after a failed batch rolls back (it waits on it), then we go on.
-    await last?.done.catch(() => undefined);
-  }
-
-  const final = await ctx.db.pool.query(`SELECT trigger FROM sync_runs WHERE id = $1`, [runId]);
-  mirrorOnly = final.rows[0]?.trigger === 'issue';
+/**
+ * Completes a run whose batches are all written, in one transaction holding the run's row until commit, so no other worker
+ * can take the run over meanwhile.
+ */
+async function completeRun(ctx: AppContext, run: ClaimedRun, claim: string, plan: Plan, fieldIds: () => Promise<number[]>): Promise<void> {
+  const linking = (await runTrigger(ctx.db.pool, run.id)) !== 'issue';
   await withTransaction(ctx.db.pool, async (tx) => {
-    // Holds the run's row until commit, so no other worker can take the run over while it is being completed.
-    const own = await tx.query(`UPDATE sync_runs SET heartbeat_at = $2 WHERE id = $1 AND worker_id = $3`, [runId, ctx.clock.now(), claim]);
-    if (!own.rowCount) throw new Abandoned();
-    if (!mirrorOnly) {
+    if (!(await heartbeat(tx, run.id, claim, ctx.clock.now()))) throw new Abandoned();
+    if (linking) {
       // Customers read before this run started linking (the mirror-only part of a run that 連携 joined), or matched by an email
       // that arrived while the run was reading, are linked from the mirror now.
-      const linked = await linkAllFromMirror(tx, tenantId, await ensureFieldIds(), ctx.clock.now());
-      if (linked) await tx.query(`UPDATE sync_runs SET linked = linked + $2 WHERE id = $1`, [runId, linked]);
+      await addCounts(tx, run.id, { linked: await linkAllFromMirror(tx, run.tenantId, await fieldIds(), ctx.clock.now()) });
     }
-    if (mode === 'full') {
-      // Deleted in Shopify: in the mirror, not seen by this complete full run, and already known before it started (a customer
-      // that arrived by webhook during the run is not "missing").
-      const { rows: gone } = await tx.query(
-        `WITH gone AS (
-           UPDATE shopify_customers c SET deleted_at = $3
-           WHERE c.tenant_id = $1 AND c.deleted_at IS NULL AND c.synced_at < (SELECT started_at FROM sync_runs WHERE id = $2)
-             AND NOT EXISTS (SELECT 1 FROM sync_run_seen s WHERE s.run_id = $2 AND s.customer_id = c.customer_id)
-           RETURNING customer_id
-         ), marked AS (
-           UPDATE shopify_links l SET customer_deleted_at = $3 FROM gone WHERE l.tenant_id = $1 AND l.customer_id = gone.customer_id
-         )
-         SELECT count(*)::int AS n FROM gone`,
-        [tenantId, runId, ctx.clock.now()],
-      );
-      await tx.query(`UPDATE sync_runs SET deleted = deleted + $2 WHERE id = $1`, [runId, gone[0].n]);
+    if (plan.mode === 'full') {
+      // Deleted in Shopify: in the mirror, not seen by this complete full run, and already known before it started.
+      await addCounts(tx, run.id, { deleted: await markDeleted(tx, run.tenantId, await unseenCustomers(tx, run), ctx.clock.now()) });
     }
     // The next incremental run starts at the newest updatedAt this run saw — never at "now", which could skip customers
     // changed while this run was reading.
-    await tx.query(
-      `UPDATE shopify_integrations SET sync_cursor = greatest(sync_cursor, (SELECT max_updated_at FROM sync_runs WHERE id = $2))
-       WHERE tenant_id = $1`,
-      [tenantId, runId],
-    );
+    await advanceCursor(tx, run.tenantId, await maxUpdatedAt(tx, run.id));
   });
-}
-
-/**
- * Links every friend to the mirror customer with its verified email (friends already linked keep their customer). Runs at the end
- * of every run, so it starts from the friends not linked yet and probes the mirror by email for each: its cost follows the
- * friends, not the store (joining the whole mirror took seconds per run at a million customers, for nothing new to link).
- */
-export async function linkAllFromMirror(
-  tx: import('pg').PoolClient,
-  tenantId: string,
-  fieldIds: number[],
-  now: Date,
-  /** Only this friend (its email just arrived); all unlinked friends when omitted. */
-  friendId: number | null = null,
-): Promise<number> {
-  const { rows } = await tx.query<{ friend_id: string }>(
-    `INSERT INTO shopify_links (tenant_id, friend_id, customer_id, matched_email, linked_at)
-     SELECT f.tenant_id, f.id, c.customer_id, c.email_matchable, $2
-     FROM friends f CROSS JOIN LATERAL (
-       SELECT customer_id, email_matchable FROM shopify_customers c
-       WHERE c.tenant_id = f.tenant_id AND c.email_matchable = f.email_normalized AND c.deleted_at IS NULL
-       ORDER BY c.shopify_updated_at DESC LIMIT 1) c
-     WHERE f.tenant_id = $1 AND f.email_normalized IS NOT NULL AND ($3::bigint IS NULL OR f.id = $3)
-       AND NOT EXISTS (SELECT 1 FROM shopify_links l WHERE l.tenant_id = f.tenant_id AND l.friend_id = f.id)
-     ON CONFLICT (tenant_id, friend_id) DO NOTHING
-     RETURNING friend_id::text AS friend_id`,
-    [tenantId, now, friendId],
-  );
-  if (rows.length) await writeLinkedValues(tx, { tenantId, fieldIds, customerIds: [], friendIds: rows.map((r) => r.friend_id), now });
-  return rows.length;
-}
-
-/**
- * Maps a batch, filling 最終注文ID from REST for customers whose orders changed when GraphQL's lastOrder is not allowed (runs
- * and webhook follow-ups alike).
- */
-export async function prepareBatch(
-  ctx: AppContext,
-  client: import('../shopify/client.js').ShopifyClient,
-  tenantId: string,
-  customers: ShopifyCustomer[],
-  withLastOrder: boolean,
-): Promise<PreparedCustomer[]> {
-  if (withLastOrder) return customers.map((c) => prepareCustomer(c));
-  const { rows } = await ctx.db.pool.query(
-    `SELECT customer_id::text AS id, v_orders_count::text AS orders, v_last_order_id, last_order_source
-     FROM shopify_customers WHERE tenant_id = $1 AND customer_id = ANY($2::bigint[])`,
-    [tenantId, customers.map((c) => c.legacyResourceId)],
-  );
-  const known = new Map(rows.map((r) => [r.id as string, r]));
-  const ask = customers
-    .filter((c) => Number(c.numberOfOrders) > 0 && known.get(c.legacyResourceId)?.orders !== String(BigInt(c.numberOfOrders)))
-    .map((c) => c.legacyResourceId);
-  let fromRest = new Map<string, string | null>();
-  if (ask.length) {
-    try {
-      fromRest = await fetchLastOrderIds(client, ask);
-    } catch (e) {
-      // One optional field never fails a sync: keep what we knew and try again on the next change.
-      if (!(e instanceof ShopifyError) || e.code === ShopifyCodes.INVALID_TOKEN) throw e;
-      ctx.log.warn({ tenantId, code: e.code }, 'last order ids unavailable from REST; keeping the known ones');
-    }
-  }
-  return customers.map((c) => {
-    const id = c.legacyResourceId;
-    if (Number(c.numberOfOrders) === 0) return prepareCustomer(c, { id: null, source: null });
-    if (fromRest.has(id)) return prepareCustomer(c, { id: fromRest.get(id) ?? null, source: 'rest' });
-    const k = known.get(id);
-    return prepareCustomer(c, { id: k?.v_last_order_id ?? null, source: k?.last_order_source ?? null });
-  });
-}
-
-/** What two batches written at the same time must not share: customers and matchable emails (and so mirror rows, links, values). */
-function batchKeys(prepared: PreparedCustomer[]): Set<string> {
-  const keys = new Set<string>();
-  for (const c of prepared) {
-    keys.add(`c${c.customerId}`);
-    if (c.emailMatchable) keys.add(`e${c.emailMatchable}`);
-  }
-  return keys;
-}
-
-function disjoint(a: Set<string>, b: Set<string>): boolean {
-  for (const k of b) if (a.has(k)) return false;
-  return true;
 }

@@ -4,11 +4,12 @@
 // The tick also puts runs whose worker died back on the queue. Everything reads ctx.clock, so tests move time by hand.
 import crypto from 'node:crypto';
 import type { AppContext } from '../context.js';
-import { defineJob, sendJob, type JobHandler } from '../jobs/define.js';
+import { defineJob, type JobHandler } from '../jobs/define.js';
 import { z } from 'zod';
 import { getTenant, hasShopifyPlan } from '../crm/tenants.js';
-import { checkPlanForRuns } from '../shopify/integration.js';
-import { requestRun, syncRunJob, syncSettings } from './runs.js';
+import { checkPlanForRuns, linkedIntegrations } from '../shopify/integration.js';
+import { defaultSyncSettings, type SyncSettings } from './settings.js';
+import { lastFullRuns, nightHasRun, requestRun, requeueStale, sendRunJob } from './run-store.js';
 import { tzOffsetMs } from '../time.js';
 
 interface Window {
@@ -92,49 +93,38 @@ export interface TickResult {
 }
 
 /** One scheduler tick: start due nightly runs (or catch up a missed night), and requeue runs whose worker died. */
-export async function tick(ctx: AppContext): Promise<TickResult> {
+export async function tick(ctx: AppContext, tunables: Partial<SyncSettings> = {}): Promise<TickResult> {
+  const settings = { ...defaultSyncSettings, ...tunables };
   const now = ctx.clock.now();
   const { SYNC_WINDOW, SYNC_TIMEZONE } = ctx.config;
   const result: TickResult = { started: [], resumed: [] };
-  const { rows } = await ctx.db.pool.query(
-    `SELECT i.tenant_id, i.linked_at,
-            (SELECT max(r.finished_at) FROM sync_runs r WHERE r.tenant_id = i.tenant_id AND r.mode = 'full' AND r.status = 'succeeded') AS last_full
-     FROM shopify_integrations i WHERE i.status = 'linked'`,
-  );
-  for (const r of rows) {
-    const slot = nightlySlot(r.tenant_id, now, SYNC_WINDOW, SYNC_TIMEZONE);
+  const linked = await linkedIntegrations(ctx.db.pool);
+  const lastFull = await lastFullRuns(ctx.db.pool, linked.map((i) => i.tenantId));
+  for (const { tenantId, linkedAt } of linked) {
+    const slot = nightlySlot(tenantId, now, SYNC_WINDOW, SYNC_TIMEZONE);
     // Not yet tonight's moment, or a night from before 連携 (whose own run brought the data up to date).
-    if (now < slot.at || (r.linked_at && slot.at < r.linked_at)) continue;
-    const tenant = await getTenant(ctx.db.pool, r.tenant_id);
+    if (now < slot.at || (linkedAt && slot.at < linkedAt)) continue;
+    const tenant = await getTenant(ctx.db.pool, tenantId);
     if (!tenant || !hasShopifyPlan(tenant)) {
       if (tenant) await checkPlanForRuns(ctx, tenant);
       continue;
     }
     // The night has its run — or a run requested since the tenant's moment (a manual one, after a night the service missed)
     // has done what it would do.
-    const exists = await ctx.db.pool.query(
-      `SELECT 1 FROM sync_runs WHERE tenant_id = $1 AND (night = $2 OR (queued_at >= $3 AND status <> 'failed'))`,
-      [r.tenant_id, slot.night, slot.at],
-    );
-    if (exists.rowCount) continue;
-    const full = !r.last_full || now.getTime() - new Date(r.last_full).getTime() >= syncSettings.fullEveryMs;
+    if (await nightHasRun(ctx.db.pool, tenantId, slot.night, slot.at)) continue;
+    const last = lastFull.get(tenantId);
+    const full = !last || now.getTime() - new Date(last).getTime() >= settings.fullEveryMs;
     const trigger = now < slot.end ? 'nightly' : 'catch_up';
-    const { runId, joined } = await requestRun(ctx, r.tenant_id, { mode: full ? 'full' : 'incremental', trigger, night: slot.night });
-    if (!joined) result.started.push({ tenantId: r.tenant_id, runId, trigger });
+    const { runId, joined } = await requestRun(ctx, tenantId, { mode: full ? 'full' : 'incremental', trigger, night: slot.night });
+    if (!joined) result.started.push({ tenantId, runId, trigger });
   }
-  // Runs whose worker stopped heartbeating go back to the queue; queued runs whose job was lost get a new one. A queued run's
-  // heartbeat_at is when it last showed life (its last attempt, or the job sent here), so one lost job is sent again once an
-  // hour, not at every tick.
-  const stale = await ctx.db.pool.query(
-    `UPDATE sync_runs SET status = 'queued', worker_id = NULL, heartbeat_at = $3
-     WHERE (status = 'running' AND heartbeat_at < $1) OR (status = 'queued' AND coalesce(heartbeat_at, queued_at) < $2)
-     RETURNING id`,
-    // A queued run normally waits for a worker or its retry backoff (≤ 16 min); after an hour its job is presumed lost.
-    [new Date(now.getTime() - syncSettings.staleMs), new Date(now.getTime() - 3600_000), now],
-  );
-  for (const s of stale.rows) {
-    await sendJob(ctx.boss, syncRunJob, { runId: s.id });
-    result.resumed.push(s.id);
+  // Runs whose worker stopped heartbeating go back to the queue; queued runs whose job was lost get a new one, once an hour
+  // rather than at every tick: a queued run normally waits for a worker or its retry backoff (≤ 16 min); after an hour its
+  // job is presumed lost.
+  const stale = await requeueStale(ctx.db.pool, now, new Date(now.getTime() - settings.staleMs), new Date(now.getTime() - 3600_000));
+  for (const runId of stale) {
+    await sendRunJob(ctx, runId);
+    result.resumed.push(runId);
   }
   return result;
 }

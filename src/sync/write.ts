@@ -6,16 +6,22 @@
 //      (a link survives later email changes and is never moved);
 //   4. write the 22 custom data values of friends linked to changed (or newly linked) customers, derived from the mirror inside
 //      PostgreSQL — only values that differ are touched; a value Shopify no longer has is removed;
-//   5. record the batch's counts and the checkpoint that resumes after it, in the same transaction, so a crash between batches
-//      loses nothing and repeats nothing.
+// The run records the batch's counts and the checkpoint that resumes after it in the same transaction, so a crash between
+// batches loses nothing and repeats nothing.
 // Shopify ids exceed 2^53 (706405506930370084): they travel as strings and are cast to text whenever SQL returns them.
 import crypto from 'node:crypto';
 import type pg from 'pg';
+import type { AppContext } from '../context.js';
+import type { ShopifyClient } from '../shopify/client.js';
+import { ShopifyCodes, ShopifyError } from '../shopify/errors.js';
 import { from as copyFrom } from 'pg-copy-streams';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
+import { writeValuesFrom } from '../crm/custom-data.js';
 import { SHOPIFY_FIELDS } from '../shopify/fields.js';
-import { mapCustomer, matchableEmail, type MappedCustomer, type ShopifyCustomer } from './map.js';
+import type { ShopifyCustomer } from '../shopify/queries.js';
+import { fetchLastOrderIds } from './fetch.js';
+import { mapCustomer, matchableEmail, type MappedCustomer } from './map.js';
 
 /** A customer ready to stage: mapped values plus what matching and ordering need. */
 export interface PreparedCustomer {
@@ -52,6 +58,56 @@ export function prepareCustomer(
     lastOrderSource: lastOrder.source,
     hash,
   };
+}
+
+/**
+ * Maps a batch, filling 最終注文ID from REST for customers whose orders changed when GraphQL's lastOrder is not allowed (runs
+ * and webhook follow-ups alike).
+ */
+export async function prepareBatch(
+  ctx: Pick<AppContext, 'db' | 'log'>,
+  client: ShopifyClient,
+  tenantId: string,
+  customers: ShopifyCustomer[],
+  withLastOrder: boolean,
+): Promise<PreparedCustomer[]> {
+  if (withLastOrder) return customers.map((c) => prepareCustomer(c));
+  const { rows } = await ctx.db.pool.query<{ id: string; orders: string | null; v_last_order_id: string | null; last_order_source: PreparedCustomer['lastOrderSource'] }>(
+    `SELECT customer_id::text AS id, v_orders_count::text AS orders, v_last_order_id, last_order_source
+     FROM shopify_customers WHERE tenant_id = $1 AND customer_id = ANY($2::bigint[])`,
+    [tenantId, customers.map((c) => c.legacyResourceId)],
+  );
+  const known = new Map(rows.map((r) => [r.id, r]));
+  const ask = customers
+    .filter((c) => Number(c.numberOfOrders) > 0 && known.get(c.legacyResourceId)?.orders !== String(BigInt(c.numberOfOrders)))
+    .map((c) => c.legacyResourceId);
+  let fromRest = new Map<string, string | null>();
+  if (ask.length) {
+    try {
+      fromRest = await fetchLastOrderIds(client, ask);
+    } catch (e) {
+      // One optional field never fails a sync: keep what we knew and try again on the next change.
+      if (!(e instanceof ShopifyError) || e.code === ShopifyCodes.INVALID_TOKEN) throw e;
+      ctx.log.warn({ tenantId, code: e.code }, 'last order ids unavailable from REST; keeping the known ones');
+    }
+  }
+  return customers.map((c) => {
+    const id = c.legacyResourceId;
+    if (Number(c.numberOfOrders) === 0) return prepareCustomer(c, { id: null, source: null });
+    if (fromRest.has(id)) return prepareCustomer(c, { id: fromRest.get(id) ?? null, source: 'rest' });
+    const k = known.get(id);
+    return prepareCustomer(c, { id: k?.v_last_order_id ?? null, source: k?.last_order_source ?? null });
+  });
+}
+
+/** What two batches written at the same time must not share: customers and matchable emails (and so mirror rows, links, values). */
+export function batchKeys(prepared: PreparedCustomer[]): Set<string> {
+  const keys = new Set<string>();
+  for (const c of prepared) {
+    keys.add(`c${c.customerId}`);
+    if (c.emailMatchable) keys.add(`e${c.emailMatchable}`);
+  }
+  return keys;
 }
 
 export interface BatchCounts {
@@ -115,8 +171,6 @@ export interface WriteBatchInput {
   /** The 22 field ids in SHOPIFY_FIELDS order. */
   fieldIds: number[];
   customers: PreparedCustomer[];
-  /** Full runs record every customer seen, to find the ones deleted in Shopify at the end. */
-  seenRunId?: string | null;
   now: Date;
   /** false: fill the mirror only (the run after 発行, which feeds the match preview before 連携); no links, no values. */
   link?: boolean;
@@ -154,12 +208,6 @@ export async function writeBatch(client: pg.PoolClient, input: WriteBatchInput):
      RETURNING customer_id::text AS customer_id`,
     [tenantId, now],
   );
-
-  if (input.seenRunId) {
-    await client.query(`INSERT INTO sync_run_seen (run_id, customer_id) SELECT $1, customer_id FROM sync_stage ON CONFLICT DO NOTHING`, [
-      input.seenRunId,
-    ]);
-  }
 
   const link = input.link !== false;
   const { rows: linkedRows } = !link ? { rows: [] as { friend_id: string }[] } : await client.query<{ friend_id: string }>(
@@ -202,8 +250,8 @@ export async function writeBatch(client: pg.PoolClient, input: WriteBatchInput):
 }
 
 /**
- * Writes the 22 values from the mirror to the friends linked to `customerIds`, plus the friends in `friendIds` (just linked).
- * Returns how many friends had at least one value changed.
+ * Writes the 22 values from the mirror to the friends linked to `customerIds`, plus the friends in `friendIds` (just linked),
+ * through crm/custom-data.ts's writeValuesFrom. Returns how many friends had at least one value changed.
  */
 export async function writeLinkedValues(
   client: pg.PoolClient | pg.Pool,
@@ -221,35 +269,69 @@ export async function writeLinkedValues(
   // The links and their customers are looked up one id at a time through their indexes — not by filtering (or hashing) every
   // link of the tenant, which costs links × batch and grows with the account. The LATERAL … OFFSET 0 subqueries keep that
   // plan whatever the statistics say (they lag behind while a first sync fills the tables).
-  const { rows } = await client.query<{ n: number }>(
-    `WITH targets AS (
-       SELECT l.friend_id, c.* FROM (
-         SELECT l.friend_id, l.customer_id FROM unnest($4::bigint[]) AS u(customer_id) CROSS JOIN LATERAL (
-           SELECT friend_id, customer_id FROM shopify_links WHERE tenant_id = $1 AND customer_id = u.customer_id OFFSET 0) l
-         UNION
-         SELECT l.friend_id, l.customer_id FROM unnest($5::bigint[]) AS u(friend_id) CROSS JOIN LATERAL (
-           SELECT friend_id, customer_id FROM shopify_links WHERE tenant_id = $1 AND friend_id = u.friend_id OFFSET 0) l
-       ) l CROSS JOIN LATERAL (
-         SELECT * FROM shopify_customers c WHERE c.tenant_id = $1 AND c.customer_id = l.customer_id OFFSET 0) c
-     ), vals AS (
-       SELECT t.friend_id, v.* FROM targets t
-       CROSS JOIN LATERAL (VALUES ${values.join(', ')}) AS v(field_id, field_type, vt, vn, vd)
-     ), upserted AS (
-       INSERT INTO custom_values AS cv (tenant_id, field_id, friend_id, field_type, value_text, value_number, value_date, updated_at)
-       SELECT $1, field_id, friend_id, field_type, vt, vn, vd, $2 FROM vals
-       WHERE vt IS NOT NULL OR vn IS NOT NULL OR vd IS NOT NULL
-       ON CONFLICT (field_id, friend_id) DO UPDATE
-         SET value_text = EXCLUDED.value_text, value_number = EXCLUDED.value_number, value_date = EXCLUDED.value_date,
-             updated_at = EXCLUDED.updated_at
-         WHERE (cv.value_text, cv.value_number, cv.value_date) IS DISTINCT FROM (EXCLUDED.value_text, EXCLUDED.value_number, EXCLUDED.value_date)
-       RETURNING friend_id
-     ), removed AS (
-       DELETE FROM custom_values cv USING vals
-       WHERE vals.vt IS NULL AND vals.vn IS NULL AND vals.vd IS NULL AND cv.field_id = vals.field_id AND cv.friend_id = vals.friend_id
-       RETURNING cv.friend_id
+  const { friends } = await writeValuesFrom(client, input.tenantId, input.now, {
+    sql: `WITH targets AS (
+            SELECT l.friend_id, c.* FROM (
+              SELECT l.friend_id, l.customer_id FROM unnest($4::bigint[]) AS u(customer_id) CROSS JOIN LATERAL (
+                SELECT friend_id, customer_id FROM shopify_links WHERE tenant_id = $1 AND customer_id = u.customer_id OFFSET 0) l
+              UNION
+              SELECT l.friend_id, l.customer_id FROM unnest($5::bigint[]) AS u(friend_id) CROSS JOIN LATERAL (
+                SELECT friend_id, customer_id FROM shopify_links WHERE tenant_id = $1 AND friend_id = u.friend_id OFFSET 0) l
+            ) l CROSS JOIN LATERAL (
+              SELECT * FROM shopify_customers c WHERE c.tenant_id = $1 AND c.customer_id = l.customer_id OFFSET 0) c
+          )
+          SELECT t.friend_id, v.* FROM targets t
+          CROSS JOIN LATERAL (VALUES ${values.join(', ')}) AS v(field_id, field_type, vt, vn, vd)`,
+    params: [input.fieldIds, input.customerIds, input.friendIds],
+  });
+  return friends;
+}
+
+/**
+ * Customers deleted in Shopify: marked in the mirror and on their links; the values already written stay (as after 連携を解除).
+ * Returns how many were marked.
+ */
+export async function markDeleted(tx: pg.PoolClient, tenantId: string, customerIds: string[], now: Date): Promise<number> {
+  if (!customerIds.length) return 0;
+  const { rows } = await tx.query<{ n: number }>(
+    `WITH gone AS (
+       UPDATE shopify_customers SET deleted_at = $3 WHERE tenant_id = $1 AND customer_id = ANY($2::bigint[]) AND deleted_at IS NULL
+       RETURNING customer_id
+     ), marked AS (
+       UPDATE shopify_links l SET customer_deleted_at = $3 FROM gone WHERE l.tenant_id = $1 AND l.customer_id = gone.customer_id
      )
-     SELECT count(DISTINCT friend_id)::int AS n FROM (SELECT friend_id FROM upserted UNION ALL SELECT friend_id FROM removed) x`,
-    [input.tenantId, input.now, input.fieldIds, input.customerIds, input.friendIds],
+     SELECT count(*)::int AS n FROM gone`,
+    [tenantId, customerIds, now],
   );
   return rows[0]!.n;
+}
+
+/**
+ * Links every friend to the mirror customer with its verified email (friends already linked keep their customer). Runs at the end
+ * of every run, so it starts from the friends not linked yet and probes the mirror by email for each: its cost follows the
+ * friends, not the store (joining the whole mirror took seconds per run at a million customers, for nothing new to link).
+ */
+export async function linkAllFromMirror(
+  tx: pg.PoolClient,
+  tenantId: string,
+  fieldIds: number[],
+  now: Date,
+  /** Only this friend (its email just arrived); all unlinked friends when omitted. */
+  friendId: number | null = null,
+): Promise<number> {
+  const { rows } = await tx.query<{ friend_id: string }>(
+    `INSERT INTO shopify_links (tenant_id, friend_id, customer_id, matched_email, linked_at)
+     SELECT f.tenant_id, f.id, c.customer_id, c.email_matchable, $2
+     FROM friends f CROSS JOIN LATERAL (
+       SELECT customer_id, email_matchable FROM shopify_customers c
+       WHERE c.tenant_id = f.tenant_id AND c.email_matchable = f.email_normalized AND c.deleted_at IS NULL
+       ORDER BY c.shopify_updated_at DESC LIMIT 1) c
+     WHERE f.tenant_id = $1 AND f.email_normalized IS NOT NULL AND ($3::bigint IS NULL OR f.id = $3)
+       AND NOT EXISTS (SELECT 1 FROM shopify_links l WHERE l.tenant_id = f.tenant_id AND l.friend_id = f.id)
+     ON CONFLICT (tenant_id, friend_id) DO NOTHING
+     RETURNING friend_id::text AS friend_id`,
+    [tenantId, now, friendId],
+  );
+  if (rows.length) await writeLinkedValues(tx, { tenantId, fieldIds, customerIds: [], friendIds: rows.map((r) => r.friend_id), now });
+  return rows.length;
 }

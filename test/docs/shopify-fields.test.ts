@@ -5,8 +5,8 @@ import { GraphQLEnumType, GraphQLObjectType, getNamedType, parse, type GraphQLSc
 import { describe, expect, it } from 'vitest';
 import { adminSchema } from '../../src/dev/shopify/schema.js';
 import { SHOPIFY_CATEGORY_NAME, SHOPIFY_FIELDS } from '../../src/shopify/fields.js';
-import { customerFields } from '../../src/shopify/queries.js';
-import { mapCustomer, matchableEmail, ShopifyCustomerSchema } from '../../src/sync/map.js';
+import { customerFields, ShopifyCustomerSchema } from '../../src/shopify/queries.js';
+import { mapCustomer, matchableEmail } from '../../src/sync/map.js';
 import { readDoc, tableAfter } from './helpers.js';
 
 const doc = readDoc('docs/shopify-fields.md');

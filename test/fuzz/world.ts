@@ -26,7 +26,7 @@ import { startBoss } from '../../src/jobs/index.js';
 import { createLogger } from '../../src/log.js';
 import { SecretBox } from '../../src/security/secrets.js';
 import { issueCredentials, linkIntegration } from '../../src/shopify/integration.js';
-import { requestRun } from '../../src/sync/runs.js';
+import { requestRun } from '../../src/sync/run-store.js';
 import { buildServer } from '../../src/web/server.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 
@@ -322,8 +322,8 @@ export async function createWorld(): Promise<World> {
     });
     const shop = shopify.shop();
     const webhookSecret = `whsec-${label}-${n}-${crypto.randomBytes(4).toString('hex')}`;
-    await issueCredentials(ctx, tenant, { storeDomain: shop.domain, accessToken: shop.credentials().accessToken, webhookSecret }, { timeoutMs: 5_000 });
-    const { category: ro } = await linkIntegration(ctx, tenant, async () => undefined);
+    await issueCredentials(ctx, tenant, { storeDomain: shop.domain, accessToken: shop.credentials().accessToken, webhookSecret }, { client: { timeoutMs: 5_000 }, startRuns: false });
+    const { category: ro } = await linkIntegration(ctx, tenant, { startRuns: false });
     const { runId } = await requestRun(ctx, tenant.id, { mode: 'full', trigger: 'link', enqueue: false });
 
     const lineUserIds: string[] = [];

@@ -1,4 +1,4 @@
-// A development Shopify on one hand-driven clock shared with Kizuna: the client's "sleep" moves that clock, so waiting for the
+// A development Shopify on one hand-driven clock shared with Kizuna: sleeping on that clock moves it, so waiting for the
 // cost bucket, Retry-After, backoff and token expiry happen instantly and deterministically.
 import { startFakeShopify, type FakeShopify, type FakeShopifyOptions } from '../../src/dev/shopify/index.js';
 import type { FakeShop } from '../../src/dev/shopify/shop.js';
@@ -10,36 +10,38 @@ export interface ShopifyHarness {
   fake: FakeShopify;
   shop: FakeShop;
   /** The shared clock (Kizuna's ManualClock; the fake reads it too). */
-  clock: ManualClock;
+  clock: RecordingClock;
+  /** Every wait slept on the clock, in order (clear it with `sleeps.length = 0`). */
   sleeps: number[];
-  sleep: (ms: number) => Promise<void>;
   client(opts?: { token?: AccessTokenSource; maxAttempts?: number; timeoutMs?: number }): ShopifyClient;
   clientCredentials(): ClientCredentialsToken;
   close(): Promise<void>;
 }
 
-export async function shopifyHarness(options: FakeShopifyOptions & { start?: string; clock?: ManualClock } = {}): Promise<ShopifyHarness> {
-  const clock = options.clock ?? new ManualClock(options.start ?? '2026-11-28T03:00:00Z');
+/** A ManualClock that remembers what was slept on it. */
+export class RecordingClock extends ManualClock {
+  readonly sleeps: number[] = [];
+  override async sleep(ms: number): Promise<void> {
+    this.sleeps.push(ms);
+    await super.sleep(ms);
+  }
+}
+
+export async function shopifyHarness(options: FakeShopifyOptions & { start?: string; clock?: RecordingClock } = {}): Promise<ShopifyHarness> {
+  const clock = options.clock ?? new RecordingClock(options.start ?? '2026-11-28T03:00:00Z');
   const fake = await startFakeShopify({ now: () => clock.now().getTime(), ...options });
   const shop = fake.shop(fake.shops()[0]!.domain);
-  const sleeps: number[] = [];
-  const sleep = async (ms: number) => {
-    sleeps.push(ms);
-    clock.advance(ms);
-  };
   const endpoint = { shop: shop.domain, apiVersion: '2026-04', apiOrigin: fake.origin };
   return {
     fake,
     shop,
     clock,
-    sleeps,
-    sleep,
+    sleeps: clock.sleeps,
     client: (o = {}) =>
       new ShopifyClient({
         ...endpoint,
         token: o.token ?? staticToken(shop.credentials().accessToken!),
         clock,
-        sleep,
         random: () => 0.5,
         maxAttempts: o.maxAttempts,
         timeoutMs: o.timeoutMs ?? 2_000,

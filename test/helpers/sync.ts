@@ -8,7 +8,9 @@ import { recordFollow, setFriendEmail } from '../../src/crm/friends.js';
 import { issueCredentials, linkIntegration } from '../../src/shopify/integration.js';
 import { signShopifyBody } from '../../src/shopify/webhooks.js';
 import { SHOPIFY_FIELDS } from '../../src/shopify/fields.js';
-import { executeRun, requestRun, type ExecuteOptions, type Run, type RunMode } from '../../src/sync/runs.js';
+import { executeRun, type ExecuteOptions } from '../../src/sync/runs.js';
+import type { SyncSettings } from '../../src/sync/settings.js';
+import { requestRun, type Run, type RunMode } from '../../src/sync/run-store.js';
 import { createTestApp, type TestApp } from './app.js';
 import { shopifyHarness, type ShopifyHarness } from './shopify.js';
 
@@ -20,7 +22,7 @@ export interface SyncWorld {
   addFriend(email: string | null, lineUserId?: string): Promise<number>;
   issue(kind?: 'access_token' | 'client_credentials'): Promise<void>;
   link(): Promise<void>;
-  /** Requests a run and executes it here, in the foreground, with the shared clock's sleep. */
+  /** Requests a run and executes it here, in the foreground, on the shared clock (with the world's settings). */
   sync(mode?: RunMode, opts?: ExecuteOptions): Promise<Run>;
   execute(runId: string, opts?: ExecuteOptions): Promise<Run>;
   /** A friend's Shopify values by field key (only fields that have a value). */
@@ -62,7 +64,15 @@ export function lineUserId(): string {
 }
 
 export async function syncWorld(
-  opts: { shopify?: FakeShopifyOptions; customers?: CustomerInput[]; env?: Record<string, string>; work?: boolean; notify?: string[] } = {},
+  opts: {
+    shopify?: FakeShopifyOptions;
+    customers?: CustomerInput[];
+    env?: Record<string, string>;
+    work?: boolean;
+    notify?: string[];
+    /** Tunables for every run executed through the world (a low bulk threshold, small export parts). */
+    settings?: Partial<SyncSettings>;
+  } = {},
 ): Promise<SyncWorld> {
   const h = await shopifyHarness({ customers: 0, ...opts.shopify });
   if (opts.customers) h.shop.serveCustomers(opts.customers);
@@ -73,8 +83,9 @@ export async function syncWorld(
     options: ['shopify'],
     notifyEmails: opts.notify ?? ['ops@example.jp'],
   });
-  const clientOpts = { sleep: h.sleep, random: () => 0.5, timeoutMs: 1_000 };
-  const execute = (runId: string, o: ExecuteOptions = {}) => executeRun(t.ctx, runId, { sleep: h.sleep, client: clientOpts, ...o });
+  const clientOpts = { random: () => 0.5, timeoutMs: 1_000 };
+  const execute = (runId: string, o: ExecuteOptions = {}) =>
+    executeRun(t.ctx, runId, { client: clientOpts, ...o, settings: { ...opts.settings, ...o.settings } });
   return {
     h,
     t,
@@ -93,11 +104,11 @@ export async function syncWorld(
         kind === 'access_token'
           ? { storeDomain: h.shop.domain, accessToken: c.accessToken }
           : { storeDomain: h.shop.domain, clientId: c.clientId, clientSecret: c.clientSecret },
-        clientOpts,
+        { client: clientOpts, startRuns: false },
       );
     },
     async link() {
-      await linkIntegration(t.ctx, tenant, async () => undefined);
+      await linkIntegration(t.ctx, tenant, { startRuns: false });
     },
     async sync(mode = 'full', o = {}) {
       const { runId } = await requestRun(t.ctx, tenant.id, { mode, trigger: 'manual', enqueue: false });

@@ -5,7 +5,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { normalizeStoreDomain } from '../../src/shopify/domain.js';
 import { SHOPIFY_FIELDS } from '../../src/shopify/fields.js';
 import { updateTenant } from '../../src/crm/tenants.js';
-import { executeRun, requestRun } from '../../src/sync/runs.js';
+import { executeRun } from '../../src/sync/runs.js';
+import { requestRun } from '../../src/sync/run-store.js';
 import { syncWorld, type SyncWorld } from '../helpers/sync.js';
 
 const API = '/api/v1/integrations/shopify';
@@ -199,7 +200,7 @@ describe('the integration API', () => {
     }
     // A downgrade while linked stops the runs and says why.
     const { runId } = await requestRun(w.t.ctx, w.tenant.id, { mode: 'incremental', trigger: 'manual', enqueue: false });
-    const run = await executeRun(w.t.ctx, runId, { sleep: w.h.sleep });
+    const run = await executeRun(w.t.ctx, runId);
     expect(run).toMatchObject({ status: 'failed', error: { code: 'PLAN_REQUIRED' } });
     const { rows } = await w.t.ctx.db.pool.query(`SELECT paused_code, paused_message FROM shopify_integrations WHERE tenant_id = $1`, [w.tenant.id]);
     expect(rows[0].paused_code).toBe('PLAN_REQUIRED');

@@ -2,28 +2,23 @@
 // checkpoint after each — and everything that goes wrong with one: FAILED, partial data (written, but the run fails and
 // infers no deletions), EXPIRED, a download cut off in the middle of a line, a bulk query already running, lastOrder denied.
 // The reference for "the right final state" is the same store and friends synced page by page in a separate world.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { clientForTenant } from '../../src/shopify/integration.js';
 import { BULK_RUN } from '../../src/shopify/queries.js';
 import { storeDelivery } from '../../src/shopify/webhooks.js';
 import { drainWebhooks } from '../../src/sync/realtime.js';
-import { requestRun, syncSettings, type Run } from '../../src/sync/runs.js';
+import { requestRun, type Run } from '../../src/sync/run-store.js';
 import { syncWorld, type SyncSnapshot, type SyncWorld } from '../helpers/sync.js';
 
 const N = 420;
 const SEED = 21;
 const BATCH = 100;
 
-const saved = { ...syncSettings };
-beforeAll(() => {
-  syncSettings.bulkThreshold = 100;
-});
-afterAll(() => {
-  Object.assign(syncSettings, saved);
-});
-
-async function world(opts: { scopes?: string[]; customers?: number } = {}): Promise<SyncWorld> {
-  const w = await syncWorld({ shopify: { customers: opts.customers ?? N, seed: SEED, scopes: opts.scopes } });
+async function world(opts: { scopes?: string[]; customers?: number; bulkThreshold?: number } = {}): Promise<SyncWorld> {
+  const w = await syncWorld({
+    shopify: { customers: opts.customers ?? N, seed: SEED, scopes: opts.scopes },
+    settings: { bulkThreshold: opts.bulkThreshold ?? 100 },
+  });
   await w.addGeneratedFriends(opts.customers ?? N, 2);
   await w.issue();
   await w.link();
@@ -53,8 +48,7 @@ let reference: SyncSnapshot;
 let referenceCounts: Run['counts'];
 beforeAll(async () => {
   // The same store and friends, read page by page.
-  syncSettings.bulkThreshold = Number.MAX_SAFE_INTEGER;
-  const w = await world();
+  const w = await world({ bulkThreshold: Number.MAX_SAFE_INTEGER });
   try {
     const run = await w.sync('full');
     expect(run.status).toBe('succeeded');
@@ -62,7 +56,6 @@ beforeAll(async () => {
     reference = await w.snapshot();
     referenceCounts = run.counts;
   } finally {
-    syncSettings.bulkThreshold = 100;
     await w.close();
   }
 });
@@ -241,9 +234,7 @@ describe('bulk export', () => {
   });
 
   it('a store with no customers: Shopify gives no URL, the run succeeds with nothing fetched', async () => {
-    const w = await world({ customers: 0 });
-    const threshold = syncSettings.bulkThreshold;
-    syncSettings.bulkThreshold = 0;
+    const w = await world({ customers: 0, bulkThreshold: 0 });
     try {
       const run = await w.sync('full', { batchSize: BATCH });
       expect(run.status).toBe('succeeded');
@@ -251,7 +242,6 @@ describe('bulk export', () => {
       expect(bulkStarts(w)).toHaveLength(1);
       expect(downloads(w)).toHaveLength(0);
     } finally {
-      syncSettings.bulkThreshold = threshold;
       await w.close();
     }
   });
@@ -272,12 +262,13 @@ describe('bulk export', () => {
       // polled once.
       for (const op of ops) op.status = 'RUNNING';
       let released = false;
-      const sleep = async (ms: number) => {
+      const sleep = w.h.clock.sleep.bind(w.h.clock);
+      w.h.clock.sleep = async (ms: number) => {
         if (!released) for (const op of ops) op.status = 'COMPLETED';
         released = true;
-        await w.h.sleep(ms);
+        await sleep(ms);
       };
-      const run = await w.sync('full', { batchSize: BATCH, sleep });
+      const run = await w.sync('full', { batchSize: BATCH });
       expect(run.status).toBe('succeeded');
       expect(released).toBe(true);
       // Refused once, then adopted: no sixth operation.

@@ -89,7 +89,7 @@ describe('transport faults in the middle of a run', () => {
   });
 
   it('a fault that outlasts the retries puts the run back on the queue with its checkpoint; the retry resumes there', async () => {
-    const { runId } = await (await import('../../src/sync/runs.js')).requestRun(w.t.ctx, w.tenant.id, { mode: 'full', trigger: 'manual', enqueue: false });
+    const { runId } = await (await import('../../src/sync/run-store.js')).requestRun(w.t.ctx, w.tenant.id, { mode: 'full', trigger: 'manual', enqueue: false });
     const attempt = await w
       .execute(runId, { afterBatch: (n) => (n === 1 ? w.h.shop.failNext({ kind: '5xx', status: 503, count: 100 }) : undefined) })
       .catch((e) => e);

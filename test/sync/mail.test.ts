@@ -8,7 +8,7 @@ import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { updateTenant } from '../../src/crm/tenants.js';
 import { issueCredentials, unlinkIntegration } from '../../src/shopify/integration.js';
-import { requestRun } from '../../src/sync/runs.js';
+import { requestRun } from '../../src/sync/run-store.js';
 import { syncWorld, type SyncWorld } from '../helpers/sync.js';
 
 let smtp: SMTPServer;
@@ -134,7 +134,7 @@ describe('failure and recovery mails', () => {
     expect(mail.text).toContain('取得済み: 199件');
 
     const c = w.h.shop.credentials();
-    await issueCredentials(w.t.ctx, w.tenant, { storeDomain: c.domain, clientId: c.clientId, clientSecret: c.clientSecret }, { sleep: w.h.sleep });
+    await issueCredentials(w.t.ctx, w.tenant, { storeDomain: c.domain, clientId: c.clientId, clientSecret: c.clientSecret });
     w.h.clock.advance(3600_000);
     const ok = await w.sync('full');
     expect(ok.status).toBe('succeeded');

@@ -6,9 +6,9 @@ import {
   matchableEmail,
   minorUnits,
   prefectureName,
-  ShopifyCustomerSchema,
   tokyoCalendarDate,
 } from '../../src/sync/map.js';
+import { ShopifyCustomerSchema } from '../../src/shopify/queries.js';
 
 const base = {
   id: 'gid://shopify/Customer/7001',

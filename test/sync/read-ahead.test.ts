@@ -1,7 +1,7 @@
 // readAhead: the next batch is read while the caller works on the current one; errors reach the caller in order, and a
 // caller that stops early closes the source.
 import { describe, expect, it } from 'vitest';
-import { readAhead } from '../../src/sync/fetch.js';
+import { readAhead } from '../../src/sync/pipeline.js';
 
 describe('readAhead', () => {
   it('asks for the next item before the caller is done with the current one, and keeps the order', async () => {

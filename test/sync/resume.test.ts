@@ -2,22 +2,19 @@
 // the scheduler's tick notices the stale heartbeat, puts it back on the queue, and another worker resumes it from that
 // checkpoint — to exactly the state (mirror, links, values, counts) an uninterrupted run reaches. Also: a checkpoint after
 // every page, incremental runs with their overlap, and one execution per run even when its job is delivered twice.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { tick } from '../../src/sync/schedule.js';
-import { executeRun, requestRun, syncSettings, type Run } from '../../src/sync/runs.js';
+import { executeRun } from '../../src/sync/runs.js';
+import { defaultSyncSettings } from '../../src/sync/settings.js';
+import { requestRun, type Run } from '../../src/sync/run-store.js';
 import { syncWorld, type SyncSnapshot, type SyncWorld } from '../helpers/sync.js';
 
 const N = 500; // three pages of 199
 const SEED = 31;
 const BATCH = 120;
 
-const saved = { ...syncSettings };
-afterAll(() => {
-  Object.assign(syncSettings, saved);
-});
-
-async function world(): Promise<SyncWorld> {
-  const w = await syncWorld({ shopify: { customers: N, seed: SEED } });
+async function world(settings: { bulkThreshold?: number } = {}): Promise<SyncWorld> {
+  const w = await syncWorld({ shopify: { customers: N, seed: SEED }, settings });
   await w.addGeneratedFriends(N, 2);
   await w.issue();
   await w.link();
@@ -35,8 +32,8 @@ const killAfter = (n: number) => (batch: number) => {
 
 /** Another worker process (its own worker id) executing the run from the job tick sent. */
 function otherWorker(w: SyncWorld, runId: string, o: Parameters<typeof executeRun>[2] = {}) {
-  const clientOpts = { sleep: w.h.sleep, random: () => 0.5, timeoutMs: 1_000 };
-  return executeRun({ ...w.t.ctx, workerId: 'worker-2' }, runId, { sleep: w.h.sleep, client: clientOpts, ...o });
+  const clientOpts = { random: () => 0.5, timeoutMs: 1_000 };
+  return executeRun({ ...w.t.ctx, workerId: 'worker-2' }, runId, { client: clientOpts, ...o });
 }
 
 async function runRow(w: SyncWorld, runId: string) {
@@ -63,7 +60,7 @@ async function killAndResume(w: SyncWorld, n: number, o: { batchSize?: number } 
   expect(await w.mails()).toEqual([]);
 
   // Within the stale limit the run is left alone; past it, tick requeues it and sends its job.
-  w.h.clock.advance(syncSettings.staleMs - 1000);
+  w.h.clock.advance(defaultSyncSettings.staleMs - 1000);
   expect((await tick(w.t.ctx)).resumed).toEqual([]);
   w.h.clock.advance(2000);
   expect((await tick(w.t.ctx)).resumed).toEqual([runId]);
@@ -108,8 +105,7 @@ describe('a worker killed in the middle of a run', () => {
   });
 
   it('bulk: resumed in the same export after the lines it wrote, to the same final state', async () => {
-    syncSettings.bulkThreshold = 100;
-    const w = await world();
+    const w = await world({ bulkThreshold: 100 });
     try {
       const { dead, run } = await killAndResume(w, 3, { batchSize: BATCH });
       expect(dead.checkpoint).toMatchObject({ kind: 'bulk' });
@@ -120,14 +116,12 @@ describe('a worker killed in the middle of a run', () => {
       expect(await w.snapshot()).toEqual(reference);
       expect(bulkStarts(w)).toHaveLength(1);
     } finally {
-      syncSettings.bulkThreshold = saved.bulkThreshold;
       await w.close();
     }
   });
 
   it('bulk: killed while the export was still running, the resumed run adopts that export instead of starting another', async () => {
-    syncSettings.bulkThreshold = 100;
-    const w = await world();
+    const w = await world({ bulkThreshold: 100 });
     try {
       const { dead, run } = await killAndResume(w, 1, { batchSize: BATCH });
       expect(dead.fetched).toBe(0);
@@ -137,7 +131,6 @@ describe('a worker killed in the middle of a run', () => {
       expect(run.counts).toEqual(referenceCounts);
       expect(await w.snapshot()).toEqual(reference);
     } finally {
-      syncSettings.bulkThreshold = saved.bulkThreshold;
       await w.close();
     }
   });
@@ -186,7 +179,7 @@ describe('one execution per run', () => {
         afterBatch: async (n) => {
           if (n !== 1) return;
           // This worker stalls past the stale limit; tick requeues its run and worker-2 completes it.
-          w.h.clock.advance(syncSettings.staleMs + 1000);
+          w.h.clock.advance(defaultSyncSettings.staleMs + 1000);
           expect((await tick(w.t.ctx)).resumed).toEqual([runId]);
           takeover = await otherWorker(w, runId);
         },
@@ -243,6 +236,22 @@ describe('checkpoints and incremental runs', () => {
     }
   });
 
+  it('a corrupt checkpoint fails the run with a message that names it, without retries or a crash in fetch', async () => {
+    const w = await world();
+    try {
+      const { runId } = await requestRun(w.t.ctx, w.tenant.id, { mode: 'full', trigger: 'manual', enqueue: false });
+      await w.t.ctx.db.pool.query(`UPDATE sync_runs SET checkpoint = $2 WHERE id = $1`, [runId, JSON.stringify({ kind: 'bulk', linesDone: 'many' })]);
+      const run = await w.execute(runId);
+      expect(run.status).toBe('failed');
+      expect(run.error?.code).toBe('INTERNAL_ERROR');
+      expect(run.error?.message).toMatch(/^The checkpoint of sync run .* cannot be read \(.*operationId.*linesDone/);
+      expect(pageRequests(w)).toHaveLength(0);
+      expect(bulkStarts(w)).toHaveLength(0);
+    } finally {
+      await w.close();
+    }
+  });
+
   it('an incremental run re-reads an overlap before the cursor, writes only what changed, and a customer changed while it reads ends newest', async () => {
     const w = await world();
     try {
@@ -262,7 +271,7 @@ describe('checkpoints and incremental runs', () => {
       expect(run.status).toBe('succeeded');
       expect(run.mode).toBe('incremental');
       const firstPage = pageRequests(w).filter((r) => (r.variables as { query: string | null }).query !== null)[0]!;
-      const since = new Date(cursor.getTime() - syncSettings.overlapMs).toISOString();
+      const since = new Date(cursor.getTime() - defaultSyncSettings.overlapMs).toISOString();
       expect((firstPage.variables as { query: string }).query).toBe(`updated_at:>='${since}'`);
       // The overlap re-read the last customer of the full run (the cursor's), unchanged; the changed ones were written once
       // each, the one changed twice twice (friends updated: the linked ones among them).

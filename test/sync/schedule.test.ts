@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTenant, updateTenant, type Tenant } from '../../src/crm/tenants.js';
 import { issueCredentials, linkIntegration, unlinkIntegration } from '../../src/shopify/integration.js';
 import { currentNight, nextNightlyRun, nightlySlot, parseWindow, tick, zonedDate } from '../../src/sync/schedule.js';
-import { requestRun } from '../../src/sync/runs.js';
+import { requestRun } from '../../src/sync/run-store.js';
 import { syncWorld, type SyncWorld } from '../helpers/sync.js';
 
 /** Local wall time HH:MM:SS of an instant in a time zone. */
@@ -80,8 +80,8 @@ describe('nightly slots', () => {
 async function linkedTenant(w: SyncWorld, name: string): Promise<Tenant> {
   const { tenant } = await createTenant(w.t.ctx, { name, plan: 'enterprise', options: ['shopify'], notifyEmails: ['ops@example.jp'] });
   const c = w.h.shop.credentials();
-  await issueCredentials(w.t.ctx, tenant, { storeDomain: c.domain, accessToken: c.accessToken }, { sleep: w.h.sleep, random: () => 0.5 });
-  await linkIntegration(w.t.ctx, tenant, async () => undefined);
+  await issueCredentials(w.t.ctx, tenant, { storeDomain: c.domain, accessToken: c.accessToken }, { client: { random: () => 0.5 }, startRuns: false });
+  await linkIntegration(w.t.ctx, tenant, { startRuns: false });
   return tenant;
 }
 

@@ -2,29 +2,25 @@
 // the next one started as soon as the previous one is complete, so Shopify exports while Kizuna writes. The result must be
 // exactly that of a run page by page — every customer once, whatever the id distribution — and a run killed in the middle
 // of a part resumes in that part. The cursor never passes the moment the first export started.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { ID_BASE } from '../../src/dev/shopify/generator.js';
 import { bulkPartShares } from '../../src/sync/fetch.js';
-import { requestRun, syncSettings, type Run } from '../../src/sync/runs.js';
+import { defaultSyncSettings } from '../../src/sync/settings.js';
+import { requestRun, type Run } from '../../src/sync/run-store.js';
 import { syncWorld, type SyncSnapshot, type SyncWorld } from '../helpers/sync.js';
 
 const N = 420;
 const SEED = 41;
 const BATCH = 50;
 
-const saved = { ...syncSettings };
-afterAll(() => {
-  Object.assign(syncSettings, saved);
-});
-function split(on: boolean) {
-  syncSettings.bulkThreshold = on ? 100 : Number.MAX_SAFE_INTEGER;
-  syncSettings.bulkCustomersPerPart = 100; // 420 customers: 5 parts
-  syncSettings.bulkMaxParts = 5;
+/** Full runs of the store split into 5 parts (420 customers, 100 a part) — or, `split` false, read page by page. */
+function splitSettings(split: boolean) {
+  return { bulkThreshold: split ? 100 : Number.MAX_SAFE_INTEGER, bulkCustomersPerPart: 100, bulkMaxParts: 5 };
 }
 
 /** The generated store, plus (bunched) customers far above the generated ids when `outliers` is set. */
-async function world(outliers = 0): Promise<SyncWorld> {
-  const w = await syncWorld({ shopify: { customers: N, seed: SEED } });
+async function world(outliers = 0, split = true): Promise<SyncWorld> {
+  const w = await syncWorld({ shopify: { customers: N, seed: SEED }, settings: splitSettings(split) });
   for (let k = 0; k < outliers; k++) {
     w.h.shop.upsertCustomer({ id: ID_BASE + 10 ** 12 + k * 7, email: `far${k}@example.jp`, verifiedEmail: true }, { silent: true });
     await w.addFriend(`far${k}@example.jp`);
@@ -45,9 +41,8 @@ const idFilter = (q: string) => /customers\(query: "([^"]*)"\)/.exec(q)?.[1] ?? 
 const references = new Map<number, { snapshot: SyncSnapshot; counts: Run['counts'] }>();
 beforeAll(async () => {
   // The same stores and friends, read page by page.
-  split(false);
   for (const outliers of [0, 8]) {
-    const w = await world(outliers);
+    const w = await world(outliers, false);
     try {
       const run = await w.sync('full');
       expect(run.status).toBe('succeeded');
@@ -56,7 +51,6 @@ beforeAll(async () => {
       await w.close();
     }
   }
-  split(true);
 });
 
 describe('a full export split into id ranges', () => {
@@ -134,7 +128,7 @@ describe('a full export split into id ranges', () => {
       const dead = (await w.t.ctx.db.pool.query(`SELECT fetched, checkpoint FROM sync_runs WHERE id = $1`, [runId])).rows[0];
       const third = dead.checkpoint.operationId;
       // Another worker takes the run over once its heartbeat is stale.
-      w.h.clock.advance(syncSettings.staleMs + 1000);
+      w.h.clock.advance(defaultSyncSettings.staleMs + 1000);
       const run = await w.execute(runId, { batchSize: BATCH });
       expect(run.status).toBe('succeeded');
       expect(run.counts).toEqual(references.get(0)!.counts);

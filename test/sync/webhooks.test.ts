@@ -4,8 +4,7 @@
 // Shopify itself (real HTTP to a listening Kizuna) or are built and signed here; older deliveries never overwrite newer data.
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { forgetWebhookTarget } from '../../src/shopify/webhooks.js';
-import { unlinkIntegration } from '../../src/shopify/integration.js';
+import { forgetWebhookTarget, unlinkIntegration } from '../../src/shopify/integration.js';
 import { drainWebhooks } from '../../src/sync/realtime.js';
 import { makeTenant } from '../crm/fixtures.js';
 import { syncWorld, type SyncWorld } from '../helpers/sync.js';

@@ -9,7 +9,7 @@ import { addOperator } from '../../crm/operators.js';
 import { createTenant } from '../../crm/tenants.js';
 import { admin, serve } from '../../main.js';
 import { issueCredentials, linkIntegration } from '../../shopify/integration.js';
-import { requestRun } from '../../sync/runs.js';
+import { requestRun } from '../../sync/run-store.js';
 
 const DEMO_TENANT = 'デモストア';
 const DEMO_EMAIL = 'demo@kizuna.local';
@@ -60,7 +60,7 @@ export function register(program: Command): void {
       const { rows } = await running.ctx.db.pool.query<{ id: string }>(`SELECT id FROM tenants WHERE name = $1`, [DEMO_TENANT]);
       const tenant = (await import('../../crm/tenants.js').then((m) => m.getTenant(running.ctx.db.pool, rows[0].id)))!;
       await issueCredentials(running.ctx, tenant, { storeDomain: shop.domain, accessToken: shop.credentials().accessToken });
-      await linkIntegration(running.ctx, tenant, (c, id) => requestRun(c, id, { mode: 'full', trigger: 'link' }));
+      await linkIntegration(running.ctx, tenant);
       await requestRun(running.ctx, tenant.id, { mode: 'full', trigger: 'manual' });
       process.stdout.write(
         [

@@ -7,7 +7,8 @@ import { requireShopifyPlan, resolveTenant } from '../../crm/tenants.js';
 import { admin, type Running } from '../../main.js';
 import { issueCredentials, linkIntegration, unlinkIntegration } from '../../shopify/integration.js';
 import { integrationView } from '../../shopify/view.js';
-import { executeRun, getRun, requestRun, type Progress, type Run } from '../../sync/runs.js';
+import { executeRun, type Progress } from '../../sync/runs.js';
+import { getRun, isFinished, requestRun, RunStatus, type Run } from '../../sync/run-store.js';
 
 async function withTenant<T>(role: string, idOrName: string, fn: (r: Running, tenant: Awaited<ReturnType<typeof resolveTenant>>) => Promise<T>): Promise<T> {
   const running = await admin(role, { config: loadConfig() });
@@ -72,7 +73,6 @@ export function register(program: Command): void {
           clientSecret: o.clientSecret,
           webhookSecret: o.webhookSecret,
         });
-        if (i.status !== 'linked') await requestRun(r.ctx, tenant.id, { mode: 'full', trigger: 'issue' });
         const view = await integrationView(r.ctx, tenant);
         process.stdout.write(o.json ? JSON.stringify(view) + '\n' : `issued: ${i.storeDomain} (${i.shop.name}); next: kizuna shopify link ${tenant.id}\n`);
       });
@@ -84,7 +84,7 @@ export function register(program: Command): void {
     .option('--json', 'machine-readable output')
     .action(async (tenantArg: string, o: { json?: boolean }) => {
       await withTenant('shopify', tenantArg, async (r, tenant) => {
-        const { category } = await linkIntegration(r.ctx, tenant, (c, id) => requestRun(c, id, { mode: 'full', trigger: 'link' }));
+        const { category } = await linkIntegration(r.ctx, tenant);
         const view = await integrationView(r.ctx, tenant);
         process.stdout.write(
           o.json
@@ -129,11 +129,11 @@ export function register(program: Command): void {
         if (joined && !o.json) process.stderr.write(`joining run ${runId}, already queued or running\n`);
         // A queued run (ours, or one no worker has taken yet) is claimed and run here; one a live worker is running is followed.
         let run: Run = await executeRun(r.ctx, runId, { finalAttempt: true, onProgress: bar.update });
-        if (run.status === 'queued' || run.status === 'running') run = await follow(r, tenant.id, runId, bar.update);
+        if (!isFinished(run)) run = await follow(r, tenant.id, runId, bar.update);
         bar.done();
         if (o.json) process.stdout.write(JSON.stringify({ id: run.id, status: run.status, mode: run.mode, counts: run.counts, error: run.error }) + '\n');
         else process.stdout.write(`${run.status}: ${run.mode} run ${run.id}\n${countsLine(run.counts)}\n`);
-        if (run.status !== 'succeeded') throw new Error(`the sync failed: ${run.error?.code}: ${run.error?.message}`);
+        if (run.status !== RunStatus.succeeded) throw new Error(`the sync failed: ${run.error?.code}: ${run.error?.message}`);
       });
     });
 }
@@ -142,7 +142,7 @@ async function follow(r: Running, tenantId: string, runId: string, update: (p: P
   for (;;) {
     const run = (await getRun(r.ctx, tenantId, runId))!;
     update({ runId, done: run.counts.fetched, total: run.total, counts: run.counts });
-    if (run.status === 'succeeded' || run.status === 'failed') return run;
+    if (isFinished(run)) return run;
     await new Promise((res) => setTimeout(res, 1000));
   }
 }

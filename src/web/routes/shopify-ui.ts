@@ -5,8 +5,7 @@ import { hasShopifyPlan } from '../../crm/tenants.js';
 import { AppError } from '../../errors.js';
 import { issueCredentials, linkIntegration, unlinkIntegration } from '../../shopify/integration.js';
 import { integrationView, matchPreview } from '../../shopify/view.js';
-import { forgetWebhookTarget } from '../../shopify/webhooks.js';
-import { listRuns, requestRun, runJson } from '../../sync/runs.js';
+import { listRuns, requestRun, runJson } from '../../sync/run-store.js';
 import { addNavItem } from '../ui/layout.js';
 import { noticeFromQuery, withNotice, type NoticeCode } from '../ui/notice.js';
 import { shopifyPage } from '../ui/shopify-page.js';
@@ -57,8 +56,6 @@ export default async function shopifyUiRoutes(app: FastifyInstance): Promise<voi
         ...(byClient ? { clientId: b.clientId, clientSecret: b.clientSecret } : { accessToken: b.accessToken }),
         webhookSecret: b.webhookSecret,
       });
-      forgetWebhookTarget(req.tenant.id);
-      if (integration.status !== 'linked') await requestRun(ctx, req.tenant.id, { mode: 'full', trigger: 'issue' });
       return integration.status === 'linked' ? 'shopify-credentials-updated' : 'shopify-issued';
     }),
   );
@@ -67,8 +64,7 @@ export default async function shopifyUiRoutes(app: FastifyInstance): Promise<voi
     `${PATH}/link`,
     opts,
     action(async (req) => {
-      await linkIntegration(ctx, req.tenant, (c, tenantId) => requestRun(c, tenantId, { mode: 'full', trigger: 'link' }));
-      forgetWebhookTarget(req.tenant.id);
+      await linkIntegration(ctx, req.tenant);
       return 'shopify-linked';
     }),
   );
@@ -78,7 +74,6 @@ export default async function shopifyUiRoutes(app: FastifyInstance): Promise<voi
     opts,
     action(async (req) => {
       await unlinkIntegration(ctx, req.tenant);
-      forgetWebhookTarget(req.tenant.id);
       return 'shopify-unlinked';
     }),
   );

@@ -2,7 +2,8 @@
 import type { FastifyInstance } from 'fastify';
 import { AppError, Codes } from '../../errors.js';
 import { isUuid } from '../../crm/tenants.js';
-import { storeDelivery, verifyShopifyHmac, webhookTarget } from '../../shopify/webhooks.js';
+import { webhookTarget } from '../../shopify/integration.js';
+import { storeDelivery, verifyShopifyHmac } from '../../shopify/webhooks.js';
 import { requestDrain } from '../../sync/realtime.js';
 
 const TOPICS = new Set([

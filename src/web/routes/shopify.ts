@@ -6,10 +6,9 @@ import { authenticate } from '../../crm/auth.js';
 import { categoryJson } from '../../crm/custom-data.js';
 import { requireShopifyPlan } from '../../crm/tenants.js';
 import { AppError, Codes } from '../../errors.js';
-import { issueCredentials, linkIntegration, unlinkIntegration } from '../../shopify/integration.js';
+import { getIntegration, issueCredentials, linkIntegration, unlinkIntegration } from '../../shopify/integration.js';
 import { integrationView, matchPreview } from '../../shopify/view.js';
-import { forgetWebhookTarget } from '../../shopify/webhooks.js';
-import { getRun, listRuns, requestRun, runJson } from '../../sync/runs.js';
+import { getRun, listRuns, requestRun, runJson } from '../../sync/run-store.js';
 
 const base = '/api/v1/integrations/shopify';
 
@@ -43,23 +42,18 @@ export default async function shopifyRoutes(app: FastifyInstance): Promise<void>
           webhookSecret: z.unknown().optional(),
         })
         .parse(req.body ?? {});
-      const integration = await issueCredentials(ctx, req.tenant, body);
-      forgetWebhookTarget(req.tenant.id);
-      // Fill the mirror now so the match preview can answer before 連携; a linked integration simply uses the new credentials.
-      if (integration.status !== 'linked') await requestRun(ctx, req.tenant.id, { mode: 'full', trigger: 'issue' });
+      await issueCredentials(ctx, req.tenant, body);
       return reply.status(201).send(await integrationView(ctx, req.tenant));
     },
   );
 
   app.post(`${base}/link`, { config: { auth: 'tenant' }, schema: { summary: '連携: create the read-only category and start syncing' } }, async (req) => {
-    const { category } = await linkIntegration(ctx, req.tenant, (c, tenantId) => requestRun(c, tenantId, { mode: 'full', trigger: 'link' }));
-    forgetWebhookTarget(req.tenant.id);
+    const { category } = await linkIntegration(ctx, req.tenant);
     return { status: 'linked', category: categoryJson(category) };
   });
 
   app.post(`${base}/unlink`, { config: { auth: 'tenant' }, schema: { summary: '連携を解除: stop syncing; imported data stays' } }, async (req) => {
     await unlinkIntegration(ctx, req.tenant);
-    forgetWebhookTarget(req.tenant.id);
     return { status: 'unlinked' };
   });
 
@@ -69,8 +63,7 @@ export default async function shopifyRoutes(app: FastifyInstance): Promise<void>
 
   app.post(`${base}/sync`, { config: { auth: 'tenant' }, schema: { summary: 'Sync now (joins a run already queued or running)' } }, async (req, reply) => {
     const body = z.object({ mode: z.enum(['full', 'incremental']).default('incremental') }).strict().parse(req.body ?? {});
-    const { rows } = await ctx.db.pool.query(`SELECT status FROM shopify_integrations WHERE tenant_id = $1`, [req.tenant.id]);
-    if (rows[0]?.status !== 'linked') throw new AppError(Codes.CONFLICT, '先に「連携」してください。');
+    if ((await getIntegration(ctx.db.pool, req.tenant.id))?.status !== 'linked') throw new AppError(Codes.CONFLICT, '先に「連携」してください。');
     const { runId, joined } = await requestRun(ctx, req.tenant.id, { mode: body.mode, trigger: 'manual' });
     return reply.status(202).send({ runId, joined });
   });

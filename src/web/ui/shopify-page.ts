@@ -5,6 +5,7 @@ import type { FastifyRequest } from 'fastify';
 import { formatDateTime } from '../../time.js';
 import type { integrationView, matchPreview } from '../../shopify/view.js';
 import { html, type Html } from './html.js';
+import { RunStatus } from '../../sync/run-store.js';
 import { csrfField, page } from './layout.js';
 import { noticeBanner } from './notice.js';
 
@@ -18,7 +19,7 @@ const STATUS_LABELS: Record<string, Html> = {
   linked: html`<span class="badge ok">連携中</span>`,
   unlinked: html`<span class="badge ng">連携解除</span>`,
 };
-const RUN_STATUS: Record<string, string> = { queued: '待機中', running: '実行中', succeeded: '成功', failed: '失敗' };
+const RUN_STATUS: Record<RunStatus, string> = { queued: '待機中', running: '実行中', succeeded: '成功', failed: '失敗' };
 const RUN_MODE: Record<string, string> = { full: '全件', incremental: '差分' };
 const RUN_TRIGGER: Record<string, string> = {
   nightly: '定期', manual: '手動', link: '連携時', catch_up: '取りこぼし分', cli: 'コマンド', issue: 'プレビュー用',
@@ -37,8 +38,8 @@ function runRow(r: RunItem): Html {
   return html`<tr>
     <td>${formatDateTime(r.startedAt ?? r.queuedAt)}</td>
     <td>${RUN_TRIGGER[r.trigger] ?? r.trigger}・${RUN_MODE[r.mode] ?? r.mode}</td>
-    <td>${r.status === 'failed' ? html`<span class="badge ng">失敗</span>` : r.status === 'succeeded' ? html`<span class="badge ok">成功</span>` : RUN_STATUS[r.status]}</td>
-    <td>${n(r.counts.fetched)}${r.total !== null && r.status !== 'succeeded' ? ` / ${n(r.total)}` : ''}</td>
+    <td>${r.status === RunStatus.failed ? html`<span class="badge ng">失敗</span>` : r.status === RunStatus.succeeded ? html`<span class="badge ok">成功</span>` : RUN_STATUS[r.status]}</td>
+    <td>${n(r.counts.fetched)}${r.total !== null && r.status !== RunStatus.succeeded ? ` / ${n(r.total)}` : ''}</td>
     <td>${n(r.counts.matched)}</td>
     <td>${n(r.counts.linked)}</td>
     <td>${n(r.counts.updated)}</td>
