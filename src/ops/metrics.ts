@@ -1,9 +1,10 @@
-// Prometheus metrics (GET /metrics, off unless METRICS_TOKEN is set). What happens in the worker processes — runs, Shopify
-// calls, deliveries, mail — is read from the database at scrape time, so one scrape of `serve` describes the whole
+// Prometheus metrics (GET /metrics, off unless METRICS_TOKEN is set). What happens in the worker processes — runs (through the
+// run store), Shopify calls, deliveries, mail — is read from the database at scrape time, so one scrape of `serve` describes the whole
 // deployment however many workers it has; what only the web process sees (webhook deliveries it answered) is counted in
 // memory; and the process's own Node metrics come from prom-client's defaults.
 import client from 'prom-client';
 import type { AppContext } from '../context.js';
+import { countTotals, finishedDurations, runCounts } from '../sync/run-store.js';
 
 export interface Metrics {
   registry: client.Registry;
@@ -38,22 +39,26 @@ export function createMetrics(ctx: Pick<AppContext, 'db'>): Metrics {
   const registry = new client.Registry();
   client.collectDefaultMetrics({ register: registry, prefix: 'kizuna_' });
 
-  dbGauge(registry, ctx, {
+  new client.Gauge({
     name: 'kizuna_sync_runs',
     help: 'Sync runs recorded (the last 90 days at least), by status and trigger',
-    labels: ['status', 'trigger'],
-    sql: `SELECT status, trigger, count(*)::int AS n FROM sync_runs GROUP BY 1, 2`,
-    value: (r) => Number(r.n),
+    labelNames: ['status', 'trigger'],
+    registers: [registry],
+    async collect() {
+      const rows = await runCounts(ctx.db.pool);
+      this.reset();
+      for (const r of rows) this.set({ status: r.status, trigger: r.trigger }, r.n);
+    },
   });
-  dbGauge(registry, ctx, {
+  new client.Gauge({
     name: 'kizuna_sync_customers',
     help: 'Customers handled by the recorded sync runs, by what happened to them',
-    labels: ['count'],
-    sql: `SELECT unnest(ARRAY['fetched','matched','linked','updated','unchanged','unverified','unmatched','deleted']) AS count,
-                 unnest(ARRAY[sum(fetched), sum(matched), sum(linked), sum(updated), sum(unchanged), sum(unverified), sum(unmatched),
-                              sum(deleted)])::bigint AS n
-          FROM sync_runs`,
-    value: (r) => Number(r.n ?? 0),
+    labelNames: ['count'],
+    registers: [registry],
+    async collect() {
+      const totals = await countTotals(ctx.db.pool);
+      for (const [count, n] of Object.entries(totals)) this.set({ count }, Number(n));
+    },
   });
   const duration = new client.Histogram({
     name: 'kizuna_sync_run_duration_seconds',
@@ -62,12 +67,9 @@ export function createMetrics(ctx: Pick<AppContext, 'db'>): Metrics {
     buckets: DURATION_BUCKETS,
     registers: [registry],
     async collect() {
-      const { rows } = await ctx.db.pool.query<{ mode: string; status: string; s: number }>(
-        `SELECT mode, status, extract(epoch FROM finished_at - started_at)::float8 AS s FROM sync_runs
-         WHERE finished_at IS NOT NULL AND started_at IS NOT NULL`,
-      );
+      const rows = await finishedDurations(ctx.db.pool);
       duration.reset();
-      for (const r of rows) duration.observe({ mode: r.mode, status: r.status }, r.s);
+      for (const r of rows) duration.observe({ mode: r.mode, status: r.status }, r.seconds);
     },
   });
   dbGauge(registry, ctx, {

@@ -7,49 +7,41 @@
 import { z } from 'zod';
 import type { AppContext } from '../context.js';
 import { defineJob, type JobHandler } from '../jobs/define.js';
+import { pruneRuns } from '../sync/run-store.js';
 
 /** Runs history is kept at least this long, whatever RETENTION_DAYS says. */
 export const RUNS_KEPT_DAYS = 90;
 const BATCH = 1000;
 const DAY_MS = 24 * 60 * 60 * 1000;
 
+/** Runs are the run store's (sync/run-store.ts): pruned through it, after the tables below. */
 interface Rule {
   table: string;
   /** Selects the rows to delete (keys only), with :cutoff, :now and :limit (the batch size). */
   select: string;
   /** The table's key, matched against what `select` returns. */
   key: string;
-  cutoff: 'retention' | 'runs';
 }
 
 const rules: Rule[] = [
-  { table: 'line_webhook_events', key: '(tenant_id, webhook_event_id)', cutoff: 'retention',
+  { table: 'line_webhook_events', key: '(tenant_id, webhook_event_id)',
     select: `SELECT tenant_id, webhook_event_id FROM line_webhook_events WHERE received_at < :cutoff LIMIT :limit` },
   // Failures older than a day no longer count towards any login wait (crm/operators.ts LOGIN_MEMORY_MS).
-  { table: 'login_failures', key: 'id', cutoff: 'retention',
+  { table: 'login_failures', key: 'id',
     select: `SELECT id FROM login_failures WHERE failed_at < least(:cutoff, :now - interval '1 day') LIMIT :limit` },
-  { table: 'operator_sessions', key: 'id_hash', cutoff: 'retention',
+  { table: 'operator_sessions', key: 'id_hash',
     select: `SELECT id_hash FROM operator_sessions WHERE expires_at < :now LIMIT :limit` },
-  { table: 'shopify_webhook_inbox', key: '(tenant_id, webhook_id)', cutoff: 'retention',
+  { table: 'shopify_webhook_inbox', key: '(tenant_id, webhook_id)',
     select: `SELECT tenant_id, webhook_id FROM shopify_webhook_inbox WHERE processed_at IS NOT NULL AND received_at < :cutoff LIMIT :limit` },
-  { table: 'mail_outbox', key: 'id', cutoff: 'retention',
+  { table: 'mail_outbox', key: 'id',
     select: `SELECT id FROM mail_outbox WHERE created_at < :cutoff LIMIT :limit` },
-  { table: 'friend_email_events', key: 'id', cutoff: 'retention',
+  { table: 'friend_email_events', key: 'id',
     select: `SELECT id FROM friend_email_events WHERE occurred_at < :cutoff LIMIT :limit` },
-  { table: 'sync_incidents', key: 'id', cutoff: 'retention',
+  { table: 'sync_incidents', key: 'id',
     select: `SELECT id FROM sync_incidents WHERE closed_at < :cutoff LIMIT :limit` },
-  { table: 'delivery_batches', key: '(delivery_id, batch_no)', cutoff: 'retention',
+  { table: 'delivery_batches', key: '(delivery_id, batch_no)',
     select: `SELECT b.delivery_id, b.batch_no FROM delivery_batches b JOIN deliveries d ON d.id = b.delivery_id
              WHERE d.status IN ('sent', 'failed', 'canceled') AND d.finished_at < :cutoff LIMIT :limit` },
-  { table: 'sync_runs', key: 'id', cutoff: 'runs',
-    select: `SELECT r.id FROM sync_runs r
-             WHERE r.status IN ('succeeded', 'failed') AND r.finished_at < :cutoff
-               AND r.id <> (SELECT l.id FROM sync_runs l WHERE l.tenant_id = r.tenant_id ORDER BY l.queued_at DESC LIMIT 1)
-             LIMIT :limit` },
-  // Left by a run that never finished cleanly (its worker died and the run was failed by another): nothing reads them.
-  { table: 'sync_run_seen', key: '(run_id, customer_id)', cutoff: 'retention',
-    select: `SELECT s.run_id, s.customer_id FROM sync_run_seen s
-             WHERE NOT EXISTS (SELECT 1 FROM sync_runs r WHERE r.id = s.run_id AND r.status IN ('queued', 'running')) LIMIT :limit` },
 ];
 
 /** `:name` placeholders → $n, typed, numbering only the names the statement uses. */
@@ -82,7 +74,7 @@ export async function pruneOldRows(ctx: Pick<AppContext, 'db' | 'clock' | 'log'>
     removed[rule.table] = 0;
     for (;;) {
       const { text, values } = bind(`DELETE FROM ${rule.table} WHERE ${rule.key} IN (${rule.select})`, {
-        cutoff: cutoffs[rule.cutoff],
+        cutoff: cutoffs.retention,
         now,
         limit: batch,
       });
@@ -90,6 +82,14 @@ export async function pruneOldRows(ctx: Pick<AppContext, 'db' | 'clock' | 'log'>
       removed[rule.table] += rowCount ?? 0;
       if ((rowCount ?? 0) < batch) break;
     }
+  }
+  removed.sync_runs = 0;
+  removed.sync_run_seen = 0;
+  for (;;) {
+    const n = await pruneRuns(ctx.db.pool, cutoffs.runs, batch);
+    removed.sync_runs += n.runs;
+    removed.sync_run_seen += n.seen;
+    if (n.runs < batch && n.seen < batch) break;
   }
   ctx.log.info({ removed, days: opts.days }, 'old log rows pruned');
   return removed;
