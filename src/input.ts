@@ -17,11 +17,17 @@ export const MAX_INPUT_DEPTH = 64;
 // eslint-disable-next-line no-control-regex -- U+0000 is what this looks for: PostgreSQL cannot store it
 const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
+/** What in a string cannot be stored — U+0000 or an unpaired surrogate — or null when it can be. */
+export function unstorableKind(s: string): 'nul' | 'surrogate' | null {
+  const m = UNSTORABLE.exec(s);
+  return !m ? null : m[0] === '\u0000' ? 'nul' : 'surrogate';
+}
+
 /** Why a string cannot be stored, or null when it can. */
 export function unstorableReason(s: string): string | null {
-  const m = UNSTORABLE.exec(s);
-  if (!m) return null;
-  return m[0] === '\u0000' ? 'contains U+0000 (NUL), which cannot be stored' : 'contains an unpaired UTF-16 surrogate, which is not valid Unicode';
+  const kind = unstorableKind(s);
+  if (!kind) return null;
+  return kind === 'nul' ? 'contains U+0000 (NUL), which cannot be stored' : 'contains an unpaired UTF-16 surrogate, which is not valid Unicode';
 }
 
 export interface InputProblem {

@@ -21,6 +21,7 @@ import { Readable } from 'node:stream';
 import type pg from 'pg';
 import type { AppContext } from '../context.js';
 import { AppError, Codes } from '../errors.js';
+import { unstorableKind } from '../input.js';
 import { CrmCodes } from './codes.js';
 import { CsvReader, MAX_LINE_BYTES, MAX_RECORD_LINES, type CsvEncoding, type CsvErrorKind, type CsvRecord } from './csv.js';
 import { recordFriendEmailChanges } from './events.js';
@@ -93,13 +94,6 @@ function parseError(kind: CsvErrorKind, encoding: CsvEncoding): string {
     case 'invalid-encoding':
       return `${encoding === 'shift_jis' ? 'Shift_JIS' : 'UTF-8'} として読めない文字があります（文字コードはファイルの先頭で判定しています）`;
   }
-}
-
-/** Why PostgreSQL cannot store this text (U+0000, or half of a surrogate pair), or null. */
-function unstorable(s: string): string | null {
-  if (!/[\u0000\uD800-\uDFFF]/.test(s)) return null;
-  if (s.includes('\u0000')) return 'U+0000';
-  return /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(s) ? '対になっていないサロゲート' : null;
 }
 
 let running = 0;
@@ -305,7 +299,8 @@ class ImportRun {
     const fields = rec.fields;
     if (fields.length !== names.length) return `列の数が${names.length}ではありません（${fields.length}列）`;
     for (let k = 0; k < fields.length; k++) {
-      const why = unstorable(fields[k]!);
+      const kind = unstorableKind(fields[k]!);
+      const why = kind === 'nul' ? 'U+0000' : kind === 'surrogate' ? '対になっていないサロゲート' : null;
       if (why) return `${names[k]} に保存できない文字（${why}）が含まれています`;
     }
     const lineUserId = fields[index.line_user_id]!.trim();
@@ -334,11 +329,11 @@ class ImportRun {
       client = await this.connect();
       await client.query('BEGIN');
       const ids = batch.map((r) => r.lineUserId);
-      const { rows: seen } = await client.query(
+      const { rows: seen } = await client.query<{ line_user_id: string; line: number }>(
         `SELECT line_user_id, line FROM pg_temp.kizuna_import_seen WHERE line_user_id = ANY($1::text[])`,
         [ids],
       );
-      dupOf = new Map(seen.map((r) => [r.line_user_id as string, r.line as number]));
+      dupOf = new Map(seen.map((r) => [r.line_user_id, r.line]));
       const fresh = dupOf.size ? batch.filter((r) => !dupOf.has(r.lineUserId)) : batch;
       if (fresh.length) {
         await client.query(`INSERT INTO pg_temp.kizuna_import_seen (line_user_id, line) SELECT * FROM unnest($1::text[], $2::int[])`, [
@@ -419,12 +414,12 @@ async function upsertFriends(
 ): Promise<{ created: number; updated: number }> {
   const now = ctx.clock.now();
   // Lock the existing rows first and remember their emails: the event needs the email before this import.
-  const { rows: before } = await client.query(
+  const { rows: before } = await client.query<{ line_user_id: string; email: string | null }>(
     `SELECT line_user_id, email FROM friends WHERE tenant_id = $1 AND line_user_id = ANY($2::text[]) FOR UPDATE`,
     [tenantId, batch.map((r) => r.lineUserId)],
   );
   const oldEmail = new Map<string, string | null>(before.map((r) => [r.line_user_id, r.email]));
-  const { rows } = await client.query(
+  const { rows } = await client.query<{ id: number; line_user_id: string; new_email: string | null; created: boolean }>(
     `INSERT INTO friends AS f (tenant_id, line_user_id, display_name, status, email, email_normalized, email_acquired_at,
                                email_source, created_at, updated_at)
      SELECT $1, i.line_user_id, i.display_name, 'active', i.email, lower(i.email),
@@ -442,10 +437,10 @@ async function upsertFriends(
      RETURNING f.id, f.line_user_id, f.email AS new_email, (xmax = 0) AS created`,
     [tenantId, batch.map((r) => r.lineUserId), batch.map((r) => r.displayName), batch.map((r) => r.email), now],
   );
-  for (const r of rows) r.old_email = oldEmail.get(r.line_user_id) ?? null;
   const changes = rows
-    .filter((r) => r.new_email !== null && r.new_email !== r.old_email)
-    .map((r) => ({ tenantId, friendId: r.id as number, oldEmail: r.old_email, newEmail: r.new_email, source: 'import' as const, at: now }));
+    .map((r) => ({ ...r, old_email: oldEmail.get(r.line_user_id) ?? null }))
+    .filter((r): r is typeof r & { new_email: string } => r.new_email !== null && r.new_email !== r.old_email)
+    .map((r) => ({ tenantId, friendId: r.id, oldEmail: r.old_email, newEmail: r.new_email, source: 'import' as const, at: now }));
   await recordFriendEmailChanges(client, ctx.boss, changes);
   const created = rows.filter((r) => r.created).length;
   return { created, updated: rows.length - created };

@@ -88,7 +88,7 @@ export class ClientCredentialsToken implements AccessTokenSource {
     }
     let json: { access_token?: string; expires_in?: number; scope?: string };
     try {
-      json = JSON.parse(text);
+      json = JSON.parse(text) as typeof json;
     } catch {
       throw new ShopifyError(ShopifyCodes.SHOPIFY_UNAVAILABLE, "Shopify's token endpoint answered malformed JSON.");
     }

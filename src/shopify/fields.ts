@@ -46,12 +46,12 @@ export function shopifyCategorySpec() {
 
 /** The 22 field ids in SHOPIFY_FIELDS order (what the sync writes by). */
 export async function shopifyFieldIds(db: Queryable, tenantId: string): Promise<number[]> {
-  const { rows } = await db.query(
+  const { rows } = await db.query<{ key: string; id: number }>(
     `SELECT f.key, f.id FROM custom_fields f JOIN custom_categories c ON c.id = f.category_id
      WHERE c.tenant_id = $1 AND c.key = $2`,
     [tenantId, SHOPIFY_CATEGORY_KEY],
   );
-  const byKey = new Map(rows.map((r) => [r.key as string, Number(r.id)]));
+  const byKey = new Map(rows.map((r) => [r.key, Number(r.id)]));
   return SHOPIFY_FIELDS.map((f) => {
     const id = byKey.get(f.key);
     if (id === undefined) throw new Error(`the Shopify field ${f.key} is missing; link again to recreate it`);

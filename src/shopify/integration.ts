@@ -273,7 +273,7 @@ async function setWebhookState(ctx: AppContext, tenantId: string, state: string,
 
 /** Subscribes to customer webhooks when Shopify can reach us and we can verify what it sends; otherwise says why not. */
 async function subscribeWebhooks(ctx: AppContext, tenantId: string): Promise<void> {
-  const { rows } = await ctx.db.pool.query(`SELECT webhook_secret_enc FROM shopify_integrations WHERE tenant_id = $1`, [tenantId]);
+  const { rows } = await ctx.db.pool.query<{ webhook_secret_enc: string | null }>(`SELECT webhook_secret_enc FROM shopify_integrations WHERE tenant_id = $1`, [tenantId]);
   if (!isPublicHttps(ctx.config.PUBLIC_URL)) {
     await setWebhookState(
       ctx,

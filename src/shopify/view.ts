@@ -21,7 +21,7 @@ export async function integrationView(ctx: AppContext, tenant: Tenant) {
     return { status: 'none' as const, storeDomain: null, shop: null, lastRun: null, nextRunAt: null, currentRun: null };
   }
   const active = i.status === 'linked' && hasShopifyPlan(tenant);
-  const { rows } = await ctx.db.pool.query(`SELECT id, name FROM custom_categories WHERE tenant_id = $1 AND id = $2`, [tenant.id, i.categoryId]);
+  const { rows } = await ctx.db.pool.query<{ id: number; name: string }>(`SELECT id, name FROM custom_categories WHERE tenant_id = $1 AND id = $2`, [tenant.id, i.categoryId]);
   return {
     status: i.status,
     storeDomain: i.storeDomain,
@@ -44,7 +44,7 @@ export async function integrationView(ctx: AppContext, tenant: Tenant) {
 
 /** Match preview from the mirror (filled by the run that follows 発行): what 連携 will do with today's friends. */
 export async function matchPreview(ctx: AppContext, tenantId: string) {
-  const { rows } = await ctx.db.pool.query(
+  const { rows } = await ctx.db.pool.query<{ customers: number; verified: number; matchable: number; ambiguous: number; friends_with_email: number }>(
     `WITH c AS (SELECT customer_id, email_matchable FROM shopify_customers WHERE tenant_id = $1 AND deleted_at IS NULL),
           m AS (SELECT c.customer_id, count(f.id) AS friends
                 FROM c JOIN friends f ON f.tenant_id = $1 AND f.email_normalized = c.email_matchable
@@ -59,7 +59,7 @@ export async function matchPreview(ctx: AppContext, tenantId: string) {
   const runs = await listRuns(ctx, tenantId, 5);
   const refreshing = runs.find(isActive) ?? null;
   const asOf = runs.find((r) => r.status === RunStatus.succeeded)?.finishedAt ?? null;
-  const r = rows[0];
+  const r = rows[0]!;
   return {
     customers: r.customers,
     verified: r.verified,

@@ -350,7 +350,7 @@ async function* streamJsonl(
       if (lineNo <= skip) continue;
       let obj: { __parentId?: string };
       try {
-        obj = JSON.parse(line);
+        obj = JSON.parse(line) as typeof obj;
       } catch {
         throw new ShopifyError(ShopifyCodes.SHOPIFY_BULK_FAILED, `The bulk export is cut off or corrupt at line ${lineNo}.`);
       }

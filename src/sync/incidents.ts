@@ -70,7 +70,7 @@ export async function openIncident(ctx: AppContext, tenantId: string, run: Run):
 }
 
 export async function closeIncident(ctx: AppContext, tenantId: string, run: Run): Promise<void> {
-  const { rows } = await ctx.db.pool.query(
+  const { rows } = await ctx.db.pool.query<{ code: string }>(
     `UPDATE sync_incidents SET closed_at = $2 WHERE tenant_id = $1 AND closed_at IS NULL RETURNING code`,
     [tenantId, ctx.clock.now()],
   );

@@ -131,7 +131,7 @@ export async function loadRun(db: Queryable, runId: string): Promise<Run> {
 
 /** What the run was requested as now: 連携 may turn the mirror-only run after 発行 into a linking run while it reads. */
 export async function runTrigger(db: Queryable, runId: string): Promise<RunTrigger | null> {
-  const { rows } = await db.query(`SELECT trigger FROM sync_runs WHERE id = $1`, [runId]);
+  const { rows } = await db.query<{ trigger: RunTrigger }>(`SELECT trigger FROM sync_runs WHERE id = $1`, [runId]);
   return rows[0]?.trigger ?? null;
 }
 
@@ -159,7 +159,7 @@ export async function requestRun(
   opts: { mode: RunMode; trigger: RunTrigger; night?: string; enqueue?: boolean },
 ): Promise<{ runId: string; joined: boolean }> {
   const db = ctx.db.pool;
-  const { rows } = await db.query(
+  const { rows } = await db.query<{ id: string }>(
     `INSERT INTO sync_runs (tenant_id, mode, trigger, status, night, queued_at)
      VALUES ($1, $2, $3, 'queued', $4, $5)
      ON CONFLICT DO NOTHING
@@ -170,7 +170,7 @@ export async function requestRun(
     if (opts.enqueue !== false) await sendRunJob(ctx, rows[0].id);
     return { runId: rows[0].id, joined: false };
   }
-  const active = await db.query(
+  const active = await db.query<{ id: string }>(
     `SELECT id FROM sync_runs WHERE tenant_id = $1 AND status IN ('queued', 'running') ORDER BY queued_at LIMIT 1`,
     [tenantId],
   );
@@ -182,7 +182,7 @@ export async function requestRun(
     return { runId: active.rows[0].id, joined: true };
   }
   // The night already has its run (finished): nothing new to do, report that one.
-  const night = await db.query(`SELECT id FROM sync_runs WHERE tenant_id = $1 AND night = $2`, [tenantId, opts.night ?? null]);
+  const night = await db.query<{ id: string }>(`SELECT id FROM sync_runs WHERE tenant_id = $1 AND night = $2`, [tenantId, opts.night ?? null]);
   if (night.rows[0]) return { runId: night.rows[0].id, joined: true };
   throw new AppError(Codes.CONFLICT, 'Could not queue a sync run; try again.');
 }
@@ -294,7 +294,7 @@ export async function addCounts(tx: Queryable, runId: string, more: { linked?: n
 
 /** The newest updatedAt the run has written (bounded by its first export's start): where the next incremental run starts. */
 export async function maxUpdatedAt(tx: Queryable, runId: string): Promise<Date | null> {
-  const { rows } = await tx.query(`SELECT max_updated_at FROM sync_runs WHERE id = $1`, [runId]);
+  const { rows } = await tx.query<{ max_updated_at: Date | null }>(`SELECT max_updated_at FROM sync_runs WHERE id = $1`, [runId]);
   return rows[0]?.max_updated_at ?? null;
 }
 
@@ -328,12 +328,12 @@ export async function finishRun(
 
 /** When each tenant's last successful full run finished (absent: never). */
 export async function lastFullRuns(db: Queryable, tenantIds: string[]): Promise<Map<string, Date>> {
-  const { rows } = await db.query(
+  const { rows } = await db.query<{ tenant_id: string; last_full: Date }>(
     `SELECT tenant_id, max(finished_at) AS last_full FROM sync_runs
      WHERE tenant_id = ANY($1::uuid[]) AND mode = 'full' AND status = 'succeeded' GROUP BY tenant_id`,
     [tenantIds],
   );
-  return new Map(rows.map((r) => [r.tenant_id as string, r.last_full as Date]));
+  return new Map(rows.map((r) => [r.tenant_id, r.last_full]));
 }
 
 /** Whether the night has its run — or a run requested since `since` (the tenant's moment) has done what it would do. */
@@ -351,13 +351,13 @@ export async function nightHasRun(db: Queryable, tenantId: string, night: string
  * run's heartbeat_at is when it last showed life (its last attempt, or the job sent here).
  */
 export async function requeueStale(db: Queryable, now: Date, staleBefore: Date, lostBefore: Date): Promise<string[]> {
-  const { rows } = await db.query(
+  const { rows } = await db.query<{ id: string }>(
     `UPDATE sync_runs SET status = 'queued', worker_id = NULL, heartbeat_at = $3
      WHERE (status = 'running' AND heartbeat_at < $1) OR (status = 'queued' AND coalesce(heartbeat_at, queued_at) < $2)
      RETURNING id`,
     [staleBefore, lostBefore, now],
   );
-  return rows.map((r) => r.id as string);
+  return rows.map((r) => r.id);
 }
 
 // ------------------------------------------------------------------------------------------------ operations (ops/)
