@@ -16,4 +16,6 @@ export interface AppContext {
   secrets: SecretBox;
   /** hostname:pid, recorded on work a process does so operators can tell workers apart. */
   workerId: string;
+  /** Aborted when the process starts to stop: long work (a sync run) hands itself back at its next step. */
+  stopping?: AbortSignal;
 }

@@ -11,7 +11,7 @@ import { openDatabase, type Database } from './db/index.js';
 import { migrate } from './db/migrate.js';
 import { startBoss, startWorkers } from './jobs/index.js';
 import { sendJob } from './jobs/define.js';
-import { syncTickJob } from './sync/schedule.js';
+import { startRunSweeper, syncTickJob } from './sync/schedule.js';
 import { retentionJob } from './ops/retention.js';
 import { createLogger, type Logger } from './log.js';
 import { buildServer } from './web/server.js';
@@ -86,8 +86,17 @@ async function boot(
       cleanup.push(() => started.stop({ graceful: true, wait: true, timeout: 20_000 }));
       return started;
     });
-    const ctx: AppContext = { config, db, boss, log, clock: opts.clock ?? systemClock, workerId, secrets };
-    if (opts.work) await step(() => startWorkers(ctx, config.WORKER_POLL_SECONDS, config.WORKER_CONCURRENCY));
+    // Aborted first when the process stops (cleanup runs in reverse): running syncs hand themselves back before the job
+    // system waits for its handlers.
+    const stopping = new AbortController();
+    cleanup.push(async () => stopping.abort());
+    const ctx: AppContext = { config, db, boss, log, clock: opts.clock ?? systemClock, workerId, secrets, stopping: stopping.signal };
+    if (opts.work) {
+      await step(() => startWorkers(ctx, config.WORKER_POLL_SECONDS, config.WORKER_CONCURRENCY));
+      // Any live worker puts a dead worker's sync run back on the queue (sync/schedule.ts), not only serve's scheduler.
+      const stopSweeper = startRunSweeper(ctx);
+      cleanup.push(stopSweeper);
+    }
     if (opts.schedule) await step(() => startScheduler(ctx));
     let url: string | undefined;
     if (opts.web) {

@@ -46,6 +46,7 @@ import {
   recordPlan,
   recordSeen,
   requeueRun,
+  sendRunJob,
   RunStatus,
   runJobSpec,
   runTrigger,
@@ -91,6 +92,13 @@ class Abandoned extends Error {
   }
 }
 
+/** This worker is stopping (SIGTERM): the run goes back to the queue after its last committed batch, for another worker. */
+class HandedBack extends Error {
+  constructor() {
+    super('this worker is stopping; the run continues on another worker from its last committed batch');
+  }
+}
+
 /** Claims and executes a run to its end. Returns the run as it ended (or as another worker holds it). */
 export async function executeRun(ctx: AppContext, runId: string, opts: ExecuteOptions = {}): Promise<Run> {
   const now = () => ctx.clock.now();
@@ -114,6 +122,11 @@ export async function executeRun(ctx: AppContext, runId: string, opts: ExecuteOp
     log.info({ counts: done.counts }, 'sync run succeeded');
     return done;
   } catch (e) {
+    if (e instanceof HandedBack) {
+      if (await requeueRun(ctx.db.pool, runId, claim, { code: 'HANDED_BACK', message: e.message })) await sendRunJob(ctx, runId);
+      log.info({}, 'worker stopping: sync run handed back to the queue');
+      return loadRun(ctx.db.pool, runId);
+    }
     if (e instanceof Abandoned) {
       if (e.killedBy !== undefined) throw e.killedBy;
       log.warn({}, 'another worker took this sync run over (this one was presumed dead); stopping');
@@ -295,6 +308,7 @@ async function* checkEach(
   batches: AsyncIterable<{ checkpoint: FetchCheckpoint; prepared: PreparedCustomer[] }>,
 ): AsyncGenerator<ReadyBatch> {
   for await (const { checkpoint, prepared } of batches) {
+    if (ctx.stopping?.aborted) throw new HandedBack();
     await stopIfUnlinked(ctx.db.pool, run.tenantId);
     const linking = (await runTrigger(ctx.db.pool, run.id)) !== 'issue';
     const keys = linking && checkpoint.kind === 'bulk' && prepared.length ? batchKeys(prepared) : null;

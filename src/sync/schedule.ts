@@ -118,15 +118,35 @@ export async function tick(ctx: AppContext, tunables: Partial<SyncSettings> = {}
     const { runId, joined } = await requestRun(ctx, tenantId, { mode: full ? 'full' : 'incremental', trigger, night: slot.night });
     if (!joined) result.started.push({ tenantId, runId, trigger });
   }
-  // Runs whose worker stopped heartbeating go back to the queue; queued runs whose job was lost get a new one, once an hour
-  // rather than at every tick: a queued run normally waits for a worker or its retry backoff (≤ 16 min); after an hour its
-  // job is presumed lost.
-  const stale = await requeueStale(ctx.db.pool, now, new Date(now.getTime() - settings.staleMs), new Date(now.getTime() - 3600_000));
-  for (const runId of stale) {
-    await sendRunJob(ctx, runId);
-    result.resumed.push(runId);
-  }
+  result.resumed.push(...(await sweepStaleRuns(ctx, settings)));
   return result;
+}
+
+/**
+ * Runs whose worker stopped heartbeating go back to the queue with a new job; queued runs whose job was lost get a new one
+ * after an hour (a queued run normally waits for a worker or its retry backoff, ≤ 16 min). Every worker process calls this
+ * every `sweepMs` (startRunSweeper), not only `serve`'s scheduler: with workers alone, a dead worker's run still continues.
+ * Each stale run is put back by exactly one caller (one UPDATE … RETURNING), which then sends its job.
+ */
+export async function sweepStaleRuns(ctx: AppContext, settings: Pick<SyncSettings, 'staleMs'> = defaultSyncSettings): Promise<string[]> {
+  const now = ctx.clock.now();
+  const stale = await requeueStale(ctx.db.pool, now, new Date(now.getTime() - settings.staleMs), new Date(now.getTime() - 3600_000));
+  for (const runId of stale) await sendRunJob(ctx, runId);
+  if (stale.length) ctx.log.info({ runIds: stale }, 'sync runs whose worker stopped were put back on the queue');
+  return stale;
+}
+
+/** Sweeps for stale runs every `sweepMs` in this worker process until stopped. */
+export function startRunSweeper(ctx: AppContext, settings: Pick<SyncSettings, 'staleMs' | 'sweepMs'> = defaultSyncSettings): () => Promise<void> {
+  let running: Promise<unknown> = Promise.resolve();
+  const timer = setInterval(() => {
+    running = sweepStaleRuns(ctx, settings).catch((e: Error) => ctx.log.warn({ err: { message: e.message } }, 'stale run sweep failed'));
+  }, settings.sweepMs);
+  timer.unref();
+  return async () => {
+    clearInterval(timer);
+    await running;
+  };
 }
 
 export const syncTickJob = defineJob({

@@ -18,10 +18,16 @@ export const defaultSyncSettings = {
   bulkMaxParts: 8,
   /** Incremental runs re-read this much before the cursor: Shopify's updated_at filter precision is uncertain. */
   overlapMs: 5 * 60_000,
-  /** A running run whose heartbeat is older than this has lost its worker. */
-  staleMs: 3 * 60_000,
+  /**
+   * A running run whose heartbeat is older than this has lost its worker: every live worker looks for such runs every
+   * `sweepMs` and puts them back on the queue, so a run whose worker was killed continues elsewhere within about
+   * staleMs + sweepMs + a worker's poll (≈ 22 s), from its last committed batch. Three missed heartbeats, so a busy database
+   * or a long batch is not mistaken for a dead worker (the heartbeat runs on its own timer and connection, not between batches).
+   */
+  staleMs: 15_000,
+  heartbeatMs: 5_000,
+  sweepMs: 5_000,
   /** A nightly run is full when the last successful full run is older than this (deletions are found on full runs). */
   fullEveryMs: 7 * 24 * 3600_000,
-  heartbeatMs: 30_000,
 };
 export type SyncSettings = typeof defaultSyncSettings;

@@ -3,7 +3,7 @@
 // checkpoint — to exactly the state (mirror, links, values, counts) an uninterrupted run reaches. Also: a checkpoint after
 // every page, incremental runs with their overlap, and one execution per run even when its job is delivered twice.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { tick } from '../../src/sync/schedule.js';
+import { sweepStaleRuns, tick } from '../../src/sync/schedule.js';
 import { executeRun } from '../../src/sync/runs.js';
 import { defaultSyncSettings } from '../../src/sync/settings.js';
 import { requestRun, type Run } from '../../src/sync/run-store.js';
@@ -130,6 +130,49 @@ describe('a worker killed in the middle of a run', () => {
       expect(bulkStarts(w)).toHaveLength(1);
       expect(run.counts).toEqual(referenceCounts);
       expect(await w.snapshot()).toEqual(reference);
+    } finally {
+      await w.close();
+    }
+  });
+
+  it('a worker told to stop (SIGTERM) hands its run back after the batch it was writing: queued with a new job, continued elsewhere to the same state', async () => {
+    const w = await world();
+    try {
+      const { runId } = await requestRun(w.t.ctx, w.tenant.id, { mode: 'full', trigger: 'manual', enqueue: false });
+      const stopping = new AbortController();
+      const clientOpts = { random: () => 0.5, timeoutMs: 1_000 };
+      const handed = await executeRun({ ...w.t.ctx, workerId: 'worker-1', stopping: stopping.signal }, runId, {
+        client: clientOpts,
+        afterBatch: (n) => {
+          if (n === 1) stopping.abort();
+        },
+      });
+      expect(handed.status).toBe('queued');
+      const row = await runRow(w, runId);
+      expect(row).toMatchObject({ status: 'queued', worker_id: null, fetched: 199, error_code: 'HANDED_BACK' });
+      expect(row.checkpoint).not.toBeNull();
+      expect(await syncJobs(w, runId)).toBe(1); // no waiting for the heartbeat to go stale
+      const run = await otherWorker(w, runId);
+      expect(run.status).toBe('succeeded');
+      expect(run.error).toBeNull();
+      expect(run.counts).toEqual(referenceCounts);
+      expect(await w.snapshot()).toEqual(reference);
+      expect(await w.mails()).toEqual([]);
+    } finally {
+      await w.close();
+    }
+  });
+
+  it('any worker puts a dead worker\'s run back (sweepStaleRuns), not only the scheduler\'s tick; exactly one of several does', async () => {
+    const w = await world();
+    try {
+      const { runId } = await requestRun(w.t.ctx, w.tenant.id, { mode: 'full', trigger: 'manual', enqueue: false });
+      expect(await w.execute(runId, { afterBatch: killAfter(1) }).catch((e) => e)).toBeInstanceOf(Killed);
+      w.h.clock.advance(defaultSyncSettings.staleMs + 1000);
+      const sweeps = await Promise.all([sweepStaleRuns(w.t.ctx), sweepStaleRuns(w.t.ctx), sweepStaleRuns(w.t.ctx)]);
+      expect(sweeps.flat()).toEqual([runId]);
+      expect(await syncJobs(w, runId)).toBe(1);
+      expect((await otherWorker(w, runId)).counts).toEqual(referenceCounts);
     } finally {
       await w.close();
     }
