@@ -4,7 +4,7 @@
 // memory; and the process's own Node metrics come from prom-client's defaults.
 import client from 'prom-client';
 import type { AppContext } from '../context.js';
-import { countTotals, finishedDurations, runCounts } from '../sync/run-store.js';
+import { countTotals, finishedDurations, runCounts } from '../sync/run-history.js';
 
 export interface Metrics {
   registry: client.Registry;

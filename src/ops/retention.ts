@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import type { AppContext } from '../context.js';
 import { defineJob, type JobHandler } from '../jobs/define.js';
-import { pruneRuns } from '../sync/run-store.js';
+import { pruneRuns } from '../sync/run-history.js';
 
 /** Runs history is kept at least this long, whatever RETENTION_DAYS says. */
 export const RUNS_KEPT_DAYS = 90;
