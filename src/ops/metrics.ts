@@ -4,7 +4,7 @@
 // memory; and the process's own Node metrics come from prom-client's defaults.
 import client from 'prom-client';
 import type { AppContext } from '../context.js';
-import { countTotals, finishedDurations, runCounts } from '../sync/run-history.js';
+import { countTotals, finishedDurations, runCounts, shopifyUsageByShop } from '../sync/run-history.js';
 
 export interface Metrics {
   registry: client.Registry;
@@ -72,6 +72,25 @@ export function createMetrics(ctx: Pick<AppContext, 'db'>): Metrics {
       for (const r of rows) duration.observe({ mode: r.mode, status: r.status }, r.seconds);
     },
   });
+  const usage = { points: 'kizuna_shopify_cost_points', throttled: 'kizuna_shopify_throttled', exportWaitSeconds: 'kizuna_shopify_bulk_export_wait_seconds' } as const;
+  const help = {
+    points: 'Shopify query cost points the recorded sync runs spent, per shop',
+    throttled: 'THROTTLED answers Shopify gave the recorded sync runs, per shop',
+    exportWaitSeconds: 'Seconds the recorded sync runs waited for Shopify bulk exports to complete, per shop',
+  };
+  for (const key of Object.keys(usage) as (keyof typeof usage)[]) {
+    new client.Gauge({
+      name: usage[key],
+      help: help[key],
+      labelNames: ['shop'],
+      registers: [registry],
+      async collect() {
+        const rows = await shopifyUsageByShop(ctx.db.pool);
+        this.reset();
+        for (const r of rows) this.set({ shop: r.shop }, r[key]);
+      },
+    });
+  }
   dbGauge(registry, ctx, {
     name: 'kizuna_job_queue_depth',
     help: 'Jobs waiting (created or to be retried) or running, per queue',

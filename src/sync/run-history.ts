@@ -54,3 +54,16 @@ export async function pruneRuns(db: Queryable, before: Date, limit: number): Pro
   );
   return { runs: runs.rowCount ?? 0, seen: seen.rowCount ?? 0 };
 }
+
+/**
+ * What the recorded runs cost at Shopify, per shop: points, THROTTLED answers, seconds waiting for bulk exports (metrics). The
+ * shop is the integration's current store domain (read only, from integration.ts's table).
+ */
+export async function shopifyUsageByShop(db: Queryable): Promise<{ shop: string; points: number; throttled: number; exportWaitSeconds: number }[]> {
+  const { rows } = await db.query<{ shop: string; points: number; throttled: number; wait_s: number }>(
+    `SELECT i.store_domain AS shop, sum(r.shopify_points)::bigint AS points, sum(r.shopify_throttled)::bigint AS throttled,
+            (sum(r.export_wait_ms) / 1000.0)::float8 AS wait_s
+     FROM sync_runs r JOIN shopify_integrations i ON i.tenant_id = r.tenant_id GROUP BY 1`,
+  );
+  return rows.map((r) => ({ shop: r.shop, points: Number(r.points), throttled: Number(r.throttled), exportWaitSeconds: r.wait_s }));
+}

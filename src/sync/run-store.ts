@@ -298,6 +298,16 @@ export async function maxUpdatedAt(tx: Queryable, runId: string): Promise<Date |
   return rows[0]?.max_updated_at ?? null;
 }
 
+/** What an attempt cost at Shopify, added to the run's totals whatever the attempt's outcome. */
+export async function recordUsage(db: Queryable, runId: string, u: { points: number; throttled: number; exportWaitMs: number }): Promise<void> {
+  if (!u.points && !u.throttled && !u.exportWaitMs) return;
+  await db.query(
+    `UPDATE sync_runs SET shopify_points = shopify_points + $2, shopify_throttled = shopify_throttled + $3,
+        export_wait_ms = export_wait_ms + $4 WHERE id = $1`,
+    [runId, Math.round(u.points), u.throttled, Math.round(u.exportWaitMs)],
+  );
+}
+
 /** Back to the queue with its checkpoint and the error of this attempt; false when this execution no longer holds the run. */
 export async function requeueRun(db: Queryable, runId: string, claim: string, error: { code: string; message: string }): Promise<boolean> {
   const requeued = await db.query(

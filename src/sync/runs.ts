@@ -45,6 +45,7 @@ import {
   recordBatch,
   recordPlan,
   recordSeen,
+  recordUsage,
   requeueRun,
   sendRunJob,
   RunStatus,
@@ -114,14 +115,18 @@ export async function executeRun(ctx: AppContext, runId: string, opts: ExecuteOp
     heartbeat(ctx.db.pool, runId, claim, now()).catch(() => {});
   }, settings.heartbeatMs);
   beating.unref();
+  // What this attempt costs at Shopify, recorded on the run whatever its outcome (metrics).
+  const usage: AttemptUsage = { client: null, exportWaitMs: 0 };
   try {
-    await runBody(ctx, row, claim, log, { ...opts, settings });
+    await runBody(ctx, row, claim, log, { ...opts, settings, usage });
+    await recordAttemptUsage(ctx, runId, usage);
     const done = await finishRun(ctx.db.pool, runId, claim, { status: RunStatus.succeeded, error: null, now: now() });
     if (!done) return loadRun(ctx.db.pool, runId);
     await closeIncident(ctx, tenantId, done);
     log.info({ counts: done.counts }, 'sync run succeeded');
     return done;
   } catch (e) {
+    await recordAttemptUsage(ctx, runId, usage);
     if (e instanceof HandedBack) {
       if (await requeueRun(ctx.db.pool, runId, claim, { code: 'HANDED_BACK', message: e.message })) await sendRunJob(ctx, runId);
       log.info({}, 'worker stopping: sync run handed back to the queue');
@@ -193,17 +198,33 @@ interface ReadyBatch {
   maxUpdated: string | null;
 }
 
+/** The Shopify client of an attempt (its stats count points and THROTTLED answers) and its wait for bulk exports. */
+interface AttemptUsage {
+  client: ShopifyClient | null;
+  exportWaitMs: number;
+}
+
+async function recordAttemptUsage(ctx: AppContext, runId: string, usage: AttemptUsage): Promise<void> {
+  const stats = usage.client?.stats;
+  await recordUsage(ctx.db.pool, runId, { points: stats?.pointsUsed ?? 0, throttled: stats?.throttled ?? 0, exportWaitMs: usage.exportWaitMs }).catch(
+    (e: Error) => ctx.log.warn({ runId, err: { message: e.message } }, 'could not record the run’s Shopify usage'),
+  );
+  usage.client = null;
+  usage.exportWaitMs = 0;
+}
+
 /** One run: plan → fetch → prepare → write → finish. */
 async function runBody(
   ctx: AppContext,
   run: ClaimedRun,
   claim: string,
   log: AppContext['log'],
-  opts: ExecuteOptions & { settings: SyncSettings },
+  opts: ExecuteOptions & { settings: SyncSettings; usage: AttemptUsage },
 ): Promise<void> {
-  const { settings } = opts;
+  const { settings, usage } = opts;
   // Plan: the run may go on (plan, integration), and what it reads.
   const { client, integration } = await openIntegration(ctx, run, opts);
+  usage.client = client;
   // The 22 fields exist from 連携 on; the mirror-only run after 発行 needs none (and may become a linking run midway).
   const fieldIds = fieldIdsOnce(ctx, run.tenantId);
   if (run.trigger !== 'issue') await fieldIds();
@@ -225,6 +246,7 @@ async function runBody(
     bulkParts: Math.min(settings.bulkMaxParts, Math.max(1, Math.ceil((plan.total ?? 0) / settings.bulkCustomersPerPart))),
     resume: plan.resume,
     clock: ctx.clock,
+    stats: usage,
     batchSize: opts.batchSize,
     log,
   });

@@ -6,6 +6,7 @@ import { buildServer } from '../../src/web/server.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import { freePort } from '../helpers/proc.js';
 import { makeTenant } from '../crm/fixtures.js';
+import { syncWorld } from '../helpers/sync.js';
 
 const TOKEN = 'metrics-token-0123456789abcdef';
 
@@ -96,5 +97,33 @@ describe('probes and metrics', () => {
     const res = await t.app.inject({ method: 'GET', url: '/readyz' });
     expect(res.statusCode).toBe(503);
     expect(res.json().checks.jobs).toBe(false);
+  });
+});
+
+describe('metrics across a sync', () => {
+  it('a bulk sync moves the run, customer and Shopify usage figures of its shop', async () => {
+    const w = await syncWorld({ shopify: { customers: 300, seed: 9 }, env: { METRICS_TOKEN: TOKEN }, settings: { bulkThreshold: 100 } });
+    try {
+      await w.issue();
+      await w.link();
+      const scrape = async () => {
+        const res = await w.t.app.inject({ method: 'GET', url: '/metrics', headers: { authorization: `Bearer ${TOKEN}` } });
+        return res.body;
+      };
+      const shop = w.h.shop.domain;
+      const before = await scrape();
+      expect(before).not.toContain(`kizuna_shopify_cost_points{shop="${shop}"}`);
+      const run = await w.sync('full');
+      expect(run.status).toBe('succeeded');
+      const after = await scrape();
+      const read = (series: string) => Number(after.split('\n').find((l) => l.startsWith(series + ' '))?.split(' ')[1]);
+      expect(read('kizuna_sync_customers{count="fetched"}')).toBe(300);
+      expect(read(`kizuna_shopify_cost_points{shop="${shop}"}`)).toBeGreaterThan(0);
+      expect(read(`kizuna_shopify_throttled{shop="${shop}"}`)).toBe(0);
+      expect(read(`kizuna_shopify_bulk_export_wait_seconds{shop="${shop}"}`)).toBeGreaterThanOrEqual(0);
+      expect(after).toMatch(/kizuna_sync_runs\{status="succeeded",trigger="manual"\} 1/);
+    } finally {
+      await w.close();
+    }
   });
 });
