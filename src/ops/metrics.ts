@@ -35,10 +35,8 @@ function dbGauge(
 
 const DURATION_BUCKETS = [1, 5, 15, 30, 60, 120, 300, 600, 1200, 3600, 7200];
 
-export function createMetrics(ctx: Pick<AppContext, 'db'>): Metrics {
-  const registry = new client.Registry();
-  client.collectDefaultMetrics({ register: registry, prefix: 'kizuna_' });
-
+/** Runs, customers, durations and Shopify usage: what the sync workers did, from the run store. */
+function syncCollectors(registry: client.Registry, ctx: Pick<AppContext, 'db'>): void {
   new client.Gauge({
     name: 'kizuna_sync_runs',
     help: 'Sync runs recorded (the last 90 days at least), by status and trigger',
@@ -91,6 +89,13 @@ export function createMetrics(ctx: Pick<AppContext, 'db'>): Metrics {
       },
     });
   }
+}
+
+export function createMetrics(ctx: Pick<AppContext, 'db'>): Metrics {
+  const registry = new client.Registry();
+  client.collectDefaultMetrics({ register: registry, prefix: 'kizuna_' });
+
+  syncCollectors(registry, ctx);
   dbGauge(registry, ctx, {
     name: 'kizuna_job_queue_depth',
     help: 'Jobs waiting (created or to be retried) or running, per queue',

@@ -33,6 +33,7 @@ import {
 } from './write.js';
 import { readAhead, writeInOrder } from './pipeline.js';
 import { closeIncident, openIncident } from './incidents.js';
+import { Abandoned, asRunError, HandedBack } from './run-errors.js';
 import { defaultSyncSettings, type SyncSettings } from './settings.js';
 import {
   addCounts,
@@ -81,23 +82,6 @@ export interface ExecuteOptions {
   settings?: Partial<SyncSettings>;
   /** Called after each batch has committed (tests use it to kill a run between batches). */
   afterBatch?: (batchNo: number) => Promise<void> | void;
-}
-
-/**
- * Ends an execution without touching the run, the way a process that dies leaves it: its worker is gone (tests kill it
- * between batches through `afterBatch`), or its heartbeat went stale and another worker has taken the run over.
- */
-class Abandoned extends Error {
-  constructor(readonly killedBy?: unknown) {
-    super('this execution no longer owns the run');
-  }
-}
-
-/** This worker is stopping (SIGTERM): the run goes back to the queue after its last committed batch, for another worker. */
-class HandedBack extends Error {
-  constructor() {
-    super('this worker is stopping; the run continues on another worker from its last committed batch');
-  }
 }
 
 /** Claims and executes a run to its end. Returns the run as it ended (or as another worker holds it). */
@@ -152,25 +136,6 @@ export async function executeRun(ctx: AppContext, runId: string, opts: ExecuteOp
   } finally {
     clearInterval(beating);
   }
-}
-
-interface RunError {
-  code: string;
-  message: string;
-  retryable: boolean;
-  /** Whether operators are told (a run stopped by 連携を解除 or a plan change is not a failure to mail). */
-  mail: boolean;
-}
-
-function asRunError(e: unknown): RunError {
-  if (e instanceof AppError) {
-    const quiet = e.code === 'UNLINKED' || e.code === 'PLAN_REQUIRED';
-    return { code: e.code, message: e.message, retryable: e.retryable, mail: !quiet };
-  }
-  const msg = (e as Error)?.message ?? String(e);
-  // Database outages are transient; anything else unexpected is a bug: recorded, mailed, not retried forever.
-  const transient = /ECONNREFUSED|ECONNRESET|Connection terminated|deadlock detected|could not serialize/i.test(msg);
-  return { code: transient ? Codes.DATABASE_UNAVAILABLE : Codes.INTERNAL_ERROR, message: msg, retryable: transient, mail: true };
 }
 
 /** What an execution reads, decided when the run starts (a resumed run keeps what its first attempt decided). */
